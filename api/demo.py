@@ -1,0 +1,31 @@
+"""The demo timeline: the Khasham 2018 article as reports, loaded once into an empty log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from api.importer import import_file
+from api.services import Services
+
+log = logging.getLogger(__name__)
+
+DEMO_ACTOR = "demo"
+
+
+def demo_path() -> Path:
+    """The demo file: beside the package in a checkout, or shipped inside it when installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "examples" / "khasham-2018.ndjson",
+                      here / "examples" / "khasham-2018.ndjson"):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("examples/khasham-2018.ndjson is missing")
+
+
+async def load_demo_once(services: Services) -> None:
+    if await services.store.read(after=0, limit=1):
+        log.info("the log is not empty; the demo is not imported again")
+        return
+    count = await import_file(services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    log.info("imported the demo timeline: %d events", count)

@@ -1,0 +1,46 @@
+"""Per-request context: the services, who is asking, and per-request caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.auth import Principal, bearer_token
+from api.services import Services
+from events.errors import DomainError
+from events.read_model import ReadModel, SourceRow
+
+
+@dataclass(slots=True)
+class Context:
+    services: Services
+    authorization: str | None
+    request: Any = None
+    response: Any = None
+    _principal: Principal | DomainError | None = None
+    _principal_checked: bool = False
+    _sources: dict[str, SourceRow] | None = field(default=None)
+
+    @property
+    def read_model(self) -> ReadModel:
+        return self.services.read_model
+
+    async def principal(self) -> Principal | None:
+        """The token's principal, None without a token; a bad token raises UNAUTHENTICATED."""
+        if not self._principal_checked:
+            self._principal_checked = True
+            try:
+                token = bearer_token(self.authorization)
+                self._principal = None if token is None else (
+                    await self.services.tokens.principal(token))
+            except DomainError as e:
+                self._principal = e
+        if isinstance(self._principal, DomainError):
+            raise self._principal
+        return self._principal
+
+    async def sources(self) -> dict[str, SourceRow]:
+        """Every source, loaded once per request (a newsroom has tens, not millions)."""
+        if self._sources is None:
+            self._sources = {s.id: s for s in await self.read_model.sources()}
+        return self._sources

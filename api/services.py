@@ -1,0 +1,35 @@
+"""What the delivery layer needs, wired once by ``create_app`` (the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.auth import TokenBook
+from api.settings import Settings
+from events.appender import Appender
+from events.projection import PostgresProjection
+from events.read_model import ReadModel
+from events.store import PostgresEventStore
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    store: PostgresEventStore
+    appender: Appender
+    read_model: ReadModel
+    tokens: TokenBook
+
+    @classmethod
+    def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
+        store = PostgresEventStore(engine)
+        return cls(settings=settings, engine=engine, store=store,
+                   appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch),
+                   read_model=ReadModel(engine), tokens=TokenBook(engine))
+
+    async def close(self) -> None:
+        await self.appender.close()
+        await self.engine.dispose()

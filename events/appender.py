@@ -1,0 +1,230 @@
+"""Group commit: many concurrent commands, one transaction, one fsync.
+
+Callers ``submit`` a command and await its stored event. One task per process drains the
+queue: it takes everything waiting (up to ``max_batch``), opens one append session (which
+takes the log's lock), decides each command against the current state of its streams, chains
+the hashes in order, writes the batch and its read model, and commits. A refused command
+fails alone; a failed commit fails the whole batch and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from events.chain import Envelope, event_hash
+from events.commands import Command, command_fingerprint, streams_read
+from events.decisions import StreamState, decide
+from events.errors import Conflict, DomainError, StoreUnavailable
+from events.projection import Applied, NoProjection, Projection
+from events.reducer import SourceState, Stamp, TimelineState
+from events.store import AppendSession, EventStore, Head, IdempotencyRecord
+from events.vocabulary import SCHEMA_VERSION, event_from_data, event_to_data
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """The stored event a command produced (the first one, when answered from a retry)."""
+
+    envelope: Envelope
+    replayed: bool = False
+
+
+class BatchRefused(DomainError):
+    """An all-or-nothing append stopped at one command; nothing of it was stored."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(error.message, field=error.field)
+        self.index = index
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One command of an all-or-nothing ``append_all``."""
+
+    command: Command
+    idempotency_key: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(slots=True)
+class _Request:
+    command: Command
+    actor: str
+    idempotency_key: str | None
+    expected_version: int | None
+    future: asyncio.Future[AppendResult]
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fingerprint = command_fingerprint(self.command, self.actor)
+
+
+def new_state(stream: str) -> StreamState:
+    kind, _, name = stream.partition(":")
+    return TimelineState(slug=name) if kind == "timeline" else SourceState(id=name)
+
+
+def apply_envelope(state: StreamState, envelope: Envelope) -> None:
+    event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+    state.apply(event, Stamp(envelope.position, envelope.recorded_at))
+
+
+class Appender:
+    def __init__(self, store: EventStore, projection: Projection | None = None,
+                 max_batch: int = MAX_BATCH) -> None:
+        self.store = store
+        self.projection = projection or NoProjection()
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._states: dict[str, StreamState] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._exclusive = asyncio.Lock()
+        self.batch_sizes: list[int] = []
+
+    async def submit(self, command: Command, *, actor: str, idempotency_key: str | None = None,
+                     expected_version: int | None = None) -> AppendResult:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="chronicle-appender")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Request(command, actor, idempotency_key, expected_version,
+                                        future))
+        return await asyncio.shield(future)
+
+    async def append_all(self, submissions: Sequence[Submission], *, actor: str,
+                         on_progress: Callable[[int], None] | None = None) -> int:
+        """Append every command in one transaction, or none: the first refusal raises
+        ``BatchRefused`` with its index. Returns the number of events stored."""
+        loop = asyncio.get_running_loop()
+        batch = [_Request(s.command, actor, s.idempotency_key, s.expected_version,
+                          loop.create_future()) for s in submissions]
+        try:
+            stored = await self._commit(batch, atomic=True, on_progress=on_progress)
+        except Exception:
+            self._states.clear()
+            raise
+        for request in batch:
+            request.future.cancel()
+        return stored
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception as e:
+                # Nothing of the batch is stored; states may hold uncommitted events.
+                self._states.clear()
+                error = e if isinstance(e, DomainError) else StoreUnavailable(
+                    "the event store failed; nothing was stored, retry with the same "
+                    "idempotencyKey")
+                if not isinstance(e, DomainError):
+                    log.exception("append batch of %d failed", len(batch))
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(error)
+
+    async def _commit(self, batch: Sequence[_Request], *, atomic: bool = False,
+                      on_progress: Callable[[int], None] | None = None) -> int:
+        results: list[tuple[_Request, AppendResult | DomainError]] = []
+        async with self._exclusive, self.store.session() as session:
+            head = await session.head()
+            known = await session.idempotency(
+                [r.idempotency_key for r in batch if r.idempotency_key is not None])
+            writer = _BatchWriter(session, head, self._states, known)
+            for index, request in enumerate(batch):
+                try:
+                    results.append((request, await writer.take(request)))
+                except DomainError as e:
+                    if atomic:
+                        raise BatchRefused(index, e) from e
+                    results.append((request, e))
+                if on_progress is not None:
+                    on_progress(index + 1)
+            await session.write(writer.envelopes, writer.keys)
+            await self.projection.apply(session, writer.applied)
+        self.batch_sizes.append(len(batch))
+        for request, outcome in results:
+            if request.future.done():
+                continue
+            if isinstance(outcome, DomainError):
+                request.future.set_exception(outcome)
+            else:
+                request.future.set_result(outcome)
+        return len(writer.envelopes)
+
+
+class _BatchWriter:
+    """Decides one batch in order, chaining positions and hashes from the head."""
+
+    def __init__(self, session: AppendSession, head: Head, states: dict[str, StreamState],
+                 known: dict[str, tuple[str, Envelope]]) -> None:
+        self.session = session
+        self.position = head.position
+        self.prev_hash = head.hash
+        self.now = head.now
+        self.states = states
+        self.known = dict(known)
+        self.envelopes: list[Envelope] = []
+        self.keys: list[IdempotencyRecord] = []
+        self.applied: list[Applied] = []
+        self.caught_up: set[str] = set()
+
+    async def _state(self, stream: str) -> StreamState:
+        state = self.states.get(stream)
+        if state is None:
+            state = self.states[stream] = new_state(stream)
+        if stream not in self.caught_up:
+            # Another process may have appended since this state was cached.
+            for envelope in await self.session.stream_since(stream, state.version):
+                apply_envelope(state, envelope)
+            self.caught_up.add(stream)
+        return state
+
+    async def take(self, request: _Request) -> AppendResult:
+        key = request.idempotency_key
+        if key is not None and key in self.known:
+            fingerprint, envelope = self.known[key]
+            if fingerprint != request.fingerprint:
+                raise Conflict(f"idempotencyKey {key!r} was already used for another command",
+                               field="idempotencyKey")
+            return AppendResult(envelope, replayed=True)
+        command = request.command
+        states = {stream: await self._state(stream) for stream in streams_read(command)}
+        target = states[command.stream]
+        if request.expected_version is not None and request.expected_version != target.version:
+            raise Conflict(f"{command.stream} is at version {target.version}, not the expected "
+                           f"{request.expected_version}", field="expectedVersion")
+        decision = decide(command, states)
+        self.position += 1
+        fields = {"position": self.position, "stream": decision.stream,
+                  "version": target.version + 1, "type": decision.event.type,
+                  "schema_version": SCHEMA_VERSION, "data": event_to_data(decision.event),
+                  "recorded_at": self.now, "actor": request.actor, "idempotency_key": key,
+                  "prev_hash": self.prev_hash}
+        envelope = Envelope(**fields, hash=event_hash(**fields))
+        self.prev_hash = envelope.hash
+        target.apply(decision.event, Stamp(envelope.position, envelope.recorded_at))
+        self.envelopes.append(envelope)
+        self.applied.append(Applied(envelope, decision.event))
+        if key is not None:
+            self.keys.append(IdempotencyRecord(key, request.fingerprint, envelope.position))
+            self.known[key] = (request.fingerprint, envelope)
+        return AppendResult(envelope)

@@ -1,0 +1,36 @@
+"""The root of every error the domain and the store raise on purpose."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was refused; the message is safe to show to the client."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadInput(DomainError):
+    """The command is malformed: a value out of range, a bad date, an empty title."""
+
+
+class NotFound(DomainError):
+    """The command names a timeline, entry, source or report that does not exist."""
+
+
+class Conflict(DomainError):
+    """The command clashes with the log: a stream moved, an id is taken, a key was reused."""
+
+
+class Unauthenticated(DomainError):
+    """No valid token was presented for an operation that needs one."""
+
+
+class Forbidden(DomainError):
+    """The token is valid but its scope does not allow the operation."""
+
+
+class StoreUnavailable(DomainError):
+    """The database could not be reached; nothing was stored, the client may retry."""

@@ -1,0 +1,163 @@
+"""Write the read model in the same transaction as the append (read-your-writes).
+
+Each applied event becomes one or more row changes; runs of the same statement are sent as
+one ``executemany`` so a group-committed batch costs a handful of round trips.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events.chain import Envelope
+from events.reducer import ReportStatus
+from events.values import Value
+from events.vocabulary import (
+    DomainEvent,
+    EntriesMerged,
+    EntryOpened,
+    FactReported,
+    Rank,
+    ReportCorrected,
+    ReportRanked,
+    ReportRetracted,
+    SourceGraded,
+    SourceRegistered,
+    TimelineCreated,
+)
+
+PROJECTION_NAME = "read_model"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An event as stored, decoded, with the stream it was applied to."""
+
+    envelope: Envelope
+    event: DomainEvent
+
+
+class Projection(Protocol):
+    async def apply(self, session: Any, batch: Sequence[Applied]) -> None: ...
+
+
+class NoProjection:
+    """For stores without read-model tables (the in-memory store)."""
+
+    async def apply(self, session: Any, batch: Sequence[Applied]) -> None:
+        return None
+
+
+def _value(value: Value | None) -> str | None:
+    return None if value is None else json.dumps(value.to_data())
+
+
+def _slug(stream: str) -> str:
+    return stream.split(":", 1)[1]
+
+
+_INSERT_TIMELINE = (
+    "INSERT INTO timelines (slug, title, description, version, created_position, created_at) "
+    "VALUES (:slug, :title, :description, :position, :position, :recorded_at)")
+_INSERT_SOURCE = ("INSERT INTO sources (id, name, kind, url, version) "
+                  "VALUES (:id, :name, :kind, :url, :version)")
+_GRADE_SOURCE = ("UPDATE sources SET reliability = :reliability, grade_note = :note, "
+                 "version = :version WHERE id = :id")
+_INSERT_ENTRY = ("INSERT INTO entries (timeline, id, title, position) "
+                 "VALUES (:timeline, :id, :title, :position)")
+_INSERT_REPORT = (
+    "INSERT INTO reports (timeline, id, entry, attribute, value, source, via, stance, "
+    "reported_at, recorded_at, quote, url, status, rank, position) VALUES (:timeline, :id, "
+    ":entry, :attribute, CAST(:value AS jsonb), :source, :via, :stance, :reported_at, "
+    ":recorded_at, :quote, :url, 'ACTIVE', 'NORMAL', :position)")
+_CORRECT_REPORT = (
+    "UPDATE reports SET value = coalesce(CAST(:value AS jsonb), value), "
+    "stance = coalesce(:stance, stance), status = 'CORRECTED' "
+    "WHERE timeline = :timeline AND id = :id")
+_RETRACT_REPORT = ("UPDATE reports SET status = 'RETRACTED', retraction_reason = :reason "
+                   "WHERE timeline = :timeline AND id = :id")
+_RANK_REPORT = ("UPDATE reports SET rank = :rank, rank_reason = :reason "
+                "WHERE timeline = :timeline AND id = :id")
+# Flattened: entries merged into the duplicate earlier now point at the survivor too.
+_MERGE_ENTRIES = ("UPDATE entries SET merged_into = :survivor WHERE timeline = :timeline "
+                  "AND (id = :duplicate OR merged_into = :duplicate)")
+_TIMELINE_VERSION = "UPDATE timelines SET version = :position WHERE slug = :slug"
+_CHECKPOINT = (
+    "INSERT INTO checkpoints (projection, position) VALUES (:name, :position) "
+    "ON CONFLICT (projection) DO UPDATE SET position = excluded.position")
+
+
+def row_changes(applied: Applied) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters one event makes to the read model."""
+    env, event = applied.envelope, applied.event
+    if isinstance(event, TimelineCreated):
+        return _INSERT_TIMELINE, {"slug": event.slug, "title": event.title,
+                                  "description": event.description,
+                                  "position": env.position, "recorded_at": env.recorded_at}
+    if isinstance(event, SourceRegistered):
+        return _INSERT_SOURCE, {"id": event.source, "name": event.name,
+                                "kind": event.kind.value, "url": event.url,
+                                "version": env.version}
+    if isinstance(event, SourceGraded):
+        return _GRADE_SOURCE, {"id": event.source, "reliability": event.reliability.value,
+                               "note": event.note, "version": env.version}
+    timeline = _slug(env.stream)
+    if isinstance(event, EntryOpened):
+        return _INSERT_ENTRY, {"timeline": timeline, "id": event.entry, "title": event.title,
+                               "position": env.position}
+    if isinstance(event, FactReported):
+        return _INSERT_REPORT, {
+            "timeline": timeline, "id": event.report, "entry": event.entry,
+            "attribute": event.attribute, "value": _value(event.value), "source": event.source,
+            "via": event.via, "stance": event.stance.value, "reported_at": event.reported_at,
+            "recorded_at": env.recorded_at, "quote": event.quote, "url": event.url,
+            "position": env.position}
+    if isinstance(event, ReportCorrected):
+        return _CORRECT_REPORT, {"timeline": timeline, "id": event.report,
+                                 "value": _value(event.value),
+                                 "stance": event.stance.value if event.stance else None}
+    if isinstance(event, ReportRetracted):
+        return _RETRACT_REPORT, {"timeline": timeline, "id": event.report,
+                                 "reason": event.reason}
+    if isinstance(event, ReportRanked):
+        return _RANK_REPORT, {"timeline": timeline, "id": event.report,
+                              "rank": event.rank.value, "reason": event.reason}
+    assert isinstance(event, EntriesMerged)
+    return _MERGE_ENTRIES, {"timeline": timeline, "duplicate": event.duplicate,
+                            "survivor": event.survivor}
+
+
+class PostgresProjection:
+    """The read model tables: timelines, sources, entries, reports, and their checkpoint."""
+
+    async def apply(self, session: Any, batch: Sequence[Applied]) -> None:
+        if not batch:
+            return
+        connection: AsyncConnection = session.connection
+        runs: list[tuple[str, list[dict[str, Any]]]] = []
+        timeline_versions: dict[str, int] = {}
+        for applied in batch:
+            statement, params = row_changes(applied)
+            if runs and runs[-1][0] == statement:
+                runs[-1][1].append(params)
+            else:
+                runs.append((statement, [params]))
+            if applied.envelope.stream.startswith("timeline:"):
+                timeline_versions[_slug(applied.envelope.stream)] = applied.envelope.position
+        for statement, params_list in runs:
+            await connection.execute(text(statement), params_list)
+        if timeline_versions:
+            await connection.execute(text(_TIMELINE_VERSION), [
+                {"slug": slug, "position": position}
+                for slug, position in timeline_versions.items()])
+        await connection.execute(text(_CHECKPOINT), {
+            "name": PROJECTION_NAME, "position": batch[-1].envelope.position})
+
+
+__all__ = ["Applied", "NoProjection", "PostgresProjection", "Projection", "Rank",
+           "ReportStatus", "row_changes"]

@@ -1,0 +1,117 @@
+"""Queries over the read model tables, returning plain rows for the delivery layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    slug: str
+    title: str
+    description: str | None
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    id: str
+    name: str
+    kind: str
+    url: str | None
+    reliability: str | None
+    grade_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    timeline: str
+    id: str
+    title: str
+    merged_into: str | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    timeline: str
+    id: str
+    entry: str
+    attribute: str
+    value: dict[str, Any]
+    source: str
+    via: str | None
+    stance: str
+    reported_at: datetime
+    recorded_at: datetime
+    quote: str | None
+    url: str | None
+    status: str
+    rank: str
+    rank_reason: str | None
+    retraction_reason: str | None
+    position: int
+
+
+def _rows(cls: type[Any], result: Any) -> list[Any]:
+    return [cls(**row._asdict()) for row in result]
+
+
+class ReadModel:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def _fetch(self, cls: type[Any], sql: str, **params: Any) -> list[Any]:
+        async with self.engine.connect() as connection:
+            return _rows(cls, await connection.execute(text(sql), params))
+
+    async def timelines(self) -> list[TimelineRow]:
+        return await self._fetch(TimelineRow, "SELECT slug, title, description, version, "
+                                 "created_at FROM timelines ORDER BY slug")
+
+    async def timeline(self, slug: str) -> TimelineRow | None:
+        rows = await self._fetch(TimelineRow, "SELECT slug, title, description, version, "
+                                 "created_at FROM timelines WHERE slug = :slug", slug=slug)
+        return rows[0] if rows else None
+
+    async def sources(self, ids: Sequence[str] | None = None) -> list[SourceRow]:
+        sql = "SELECT id, name, kind, url, reliability, grade_note FROM sources"
+        if ids is None:
+            return await self._fetch(SourceRow, sql + " ORDER BY id")
+        return await self._fetch(SourceRow, sql + " WHERE id = ANY(:ids) ORDER BY id",
+                                 ids=list(ids))
+
+    async def entries(self, timeline: str) -> list[EntryRow]:
+        return await self._fetch(EntryRow, "SELECT timeline, id, title, merged_into, position "
+                                 "FROM entries WHERE timeline = :timeline "
+                                 "AND merged_into IS NULL ORDER BY position", timeline=timeline)
+
+    async def entry(self, timeline: str, entry_id: str) -> EntryRow | None:
+        rows = await self._fetch(EntryRow, "SELECT timeline, id, title, merged_into, position "
+                                 "FROM entries WHERE timeline = :timeline AND id = :id",
+                                 timeline=timeline, id=entry_id)
+        return rows[0] if rows else None
+
+    async def reports(self, timeline: str, entry_ids: Sequence[str] | None = None,
+                      report_ids: Sequence[str] | None = None) -> list[ReportRow]:
+        """Reports on a timeline, by the entries they now live on (after merges) or by id."""
+        sql = ("SELECT r.timeline, r.id, r.entry, r.attribute, r.value, r.source, r.via, "
+               "r.stance, r.reported_at, r.recorded_at, r.quote, r.url, r.status, r.rank, "
+               "r.rank_reason, r.retraction_reason, r.position FROM reports r "
+               "WHERE r.timeline = :timeline")
+        params: dict[str, Any] = {"timeline": timeline}
+        if entry_ids is not None:
+            sql += (" AND r.entry IN (SELECT e.id FROM entries e WHERE e.timeline = :timeline "
+                    "AND (e.id = ANY(:entries) OR e.merged_into = ANY(:entries)))")
+            params["entries"] = list(entry_ids)
+        if report_ids is not None:
+            sql += " AND r.id = ANY(:reports)"
+            params["reports"] = list(report_ids)
+        return await self._fetch(ReportRow, sql + " ORDER BY r.position", **params)

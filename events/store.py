@@ -1,0 +1,234 @@
+"""The event log: append under one lock (gapless, commit-ordered positions), read in order.
+
+Only this module writes SQL for the ``events`` table. Appends happen inside an
+``AppendSession``: one transaction that holds the log's advisory lock from ``head()`` to
+commit, so positions are handed out in commit order and a reader that has seen position N
+never later sees a new event below N. ``MemoryEventStore`` keeps the same contract in memory
+for unit tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from events.chain import GENESIS_HASH, Envelope
+from events.errors import StoreUnavailable
+
+# pg_advisory_xact_lock key for appends: the bytes of "chronicl".
+APPEND_LOCK_KEY = 0x6368726F6E69636C
+LOCK_TIMEOUT = "5s"
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The last stored event, and the clock the next batch is recorded at."""
+
+    position: int
+    hash: str
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    position: int
+
+
+class AppendSession(Protocol):
+    """One append transaction; ``head()`` takes the log's lock until the session ends."""
+
+    async def head(self) -> Head: ...
+
+    async def stream_since(self, stream: str, version: int) -> list[Envelope]: ...
+
+    async def idempotency(self, keys: Sequence[str]) -> dict[str, tuple[str, Envelope]]: ...
+
+    async def write(self, envelopes: Sequence[Envelope],
+                    keys: Sequence[IdempotencyRecord]) -> None: ...
+
+
+class EventStore(Protocol):
+    def session(self) -> Any:
+        """An async context manager yielding an ``AppendSession``; commits on clean exit."""
+        ...
+
+    async def read(self, after: int = 0, limit: int = 1000) -> list[Envelope]: ...
+
+    async def read_stream(self, stream: str) -> list[Envelope]: ...
+
+
+_COLUMNS = ("position, stream, version, type, schema_version, data, recorded_at, actor, "
+            "idempotency_key, prev_hash, hash")
+
+
+def _envelope(row: Any) -> Envelope:
+    data = row.data if isinstance(row.data, dict) else json.loads(row.data)
+    return Envelope(position=row.position, stream=row.stream, version=row.version,
+                    type=row.type, schema_version=row.schema_version, data=data,
+                    recorded_at=row.recorded_at, actor=row.actor,
+                    idempotency_key=row.idempotency_key, prev_hash=row.prev_hash.strip(),
+                    hash=row.hash.strip())
+
+
+def _row(envelope: Envelope) -> dict[str, Any]:
+    return {"position": envelope.position, "stream": envelope.stream,
+            "version": envelope.version, "type": envelope.type,
+            "schema_version": envelope.schema_version, "data": json.dumps(envelope.data),
+            "recorded_at": envelope.recorded_at, "actor": envelope.actor,
+            "idempotency_key": envelope.idempotency_key, "prev_hash": envelope.prev_hash,
+            "hash": envelope.hash}
+
+
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for errors that mean the database is unreachable or the log is busy."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    cause = getattr(error, "orig", None)
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(
+        getattr(cause, "__cause__", None), "sqlstate", None)
+    # 55P03 lock_not_available, 57P0x admin shutdown / crash shutdown / cannot connect, 08xxx
+    return bool(sqlstate) and (sqlstate == "55P03" or sqlstate.startswith(("57P", "08")))
+
+
+class PostgresAppendSession:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def head(self) -> Head:
+        await self.connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        await self.connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                      {"key": APPEND_LOCK_KEY})
+        # Under the lock: the clock never runs backwards along positions.
+        row = (await self.connection.execute(text(
+            "SELECT last.position, last.hash, "
+            "       greatest(clock_timestamp(), last.recorded_at) AS now "
+            "FROM (SELECT position, hash, recorded_at FROM events "
+            "      ORDER BY position DESC LIMIT 1) AS last"))).first()
+        if row is None:
+            now = (await self.connection.execute(text("SELECT clock_timestamp()"))).scalar_one()
+            return Head(0, GENESIS_HASH, now)
+        return Head(row.position, row.hash.strip(), row.now)
+
+    async def stream_since(self, stream: str, version: int) -> list[Envelope]:
+        result = await self.connection.execute(text(
+            f"SELECT {_COLUMNS} FROM events WHERE stream = :stream AND version > :version "
+            "ORDER BY version"), {"stream": stream, "version": version})
+        return [_envelope(row) for row in result]
+
+    async def idempotency(self, keys: Sequence[str]) -> dict[str, tuple[str, Envelope]]:
+        if not keys:
+            return {}
+        result = await self.connection.execute(text(
+            f"SELECT k.key, k.fingerprint, {', '.join('e.' + c for c in _COLUMNS.split(', '))} "
+            "FROM idempotency_keys k JOIN events e ON e.position = k.position "
+            "WHERE k.key = ANY(:keys)"), {"keys": list(keys)})
+        return {row.key: (row.fingerprint.strip(), _envelope(row)) for row in result}
+
+    async def write(self, envelopes: Sequence[Envelope],
+                    keys: Sequence[IdempotencyRecord]) -> None:
+        await self.connection.execute(text(
+            f"INSERT INTO events ({_COLUMNS}) VALUES (:position, :stream, :version, :type, "
+            ":schema_version, CAST(:data AS jsonb), :recorded_at, :actor, :idempotency_key, "
+            ":prev_hash, :hash)"), [_row(e) for e in envelopes])
+        if keys:
+            await self.connection.execute(text(
+                "INSERT INTO idempotency_keys (key, fingerprint, position) "
+                "VALUES (:key, :fingerprint, :position)"),
+                [{"key": k.key, "fingerprint": k.fingerprint, "position": k.position}
+                 for k in keys])
+
+
+class PostgresEventStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[PostgresAppendSession]:
+        try:
+            async with self.engine.begin() as connection:
+                yield PostgresAppendSession(connection)
+        except Exception as e:
+            if is_unavailable(e):
+                raise StoreUnavailable("the event store is unavailable; nothing was stored, "
+                                       "retry with the same idempotencyKey") from e
+            raise
+
+    async def read(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(text(
+                f"SELECT {_COLUMNS} FROM events WHERE position > :after ORDER BY position "
+                "LIMIT :limit"), {"after": after, "limit": limit})
+            return [_envelope(row) for row in result]
+
+    async def read_stream(self, stream: str) -> list[Envelope]:
+        async with self.engine.connect() as connection:
+            return await PostgresAppendSession(connection).stream_since(stream, 0)
+
+
+class MemoryEventStore:
+    """The same contract in memory, for unit tests of the appender and decisions."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.log: list[Envelope] = []
+        self.keys: dict[str, IdempotencyRecord] = {}
+        self._clock = clock or (lambda: datetime(2018, 2, 15, tzinfo=UTC))
+        self.fail_next_write: Exception | None = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[MemoryAppendSession]:
+        session = MemoryAppendSession(self)
+        yield session
+        if self.fail_next_write is not None:
+            error, self.fail_next_write = self.fail_next_write, None
+            raise StoreUnavailable("the event store is unavailable") from error
+        self.log.extend(session.pending)
+        for record in session.pending_keys:
+            self.keys[record.key] = record
+
+    async def read(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        return [e for e in self.log if e.position > after][:limit]
+
+    async def read_stream(self, stream: str) -> list[Envelope]:
+        return [e for e in self.log if e.stream == stream]
+
+
+class MemoryAppendSession:
+    def __init__(self, store: MemoryEventStore) -> None:
+        self.store = store
+        self.pending: list[Envelope] = []
+        self.pending_keys: list[IdempotencyRecord] = []
+
+    async def head(self) -> Head:
+        now = self.store._clock()
+        if not self.store.log:
+            return Head(0, GENESIS_HASH, now)
+        last = self.store.log[-1]
+        return Head(last.position, last.hash, max(now, last.recorded_at))
+
+    async def stream_since(self, stream: str, version: int) -> list[Envelope]:
+        return [e for e in self.store.log if e.stream == stream and e.version > version]
+
+    async def idempotency(self, keys: Sequence[str]) -> dict[str, tuple[str, Envelope]]:
+        by_position = {e.position: e for e in self.store.log}
+        return {k: (r.fingerprint, by_position[r.position])
+                for k in keys if (r := self.store.keys.get(k)) is not None}
+
+    async def write(self, envelopes: Sequence[Envelope],
+                    keys: Sequence[IdempotencyRecord]) -> None:
+        self.pending.extend(envelopes)
+        self.pending_keys.extend(keys)
