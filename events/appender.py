@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from events.chain import Envelope, event_hash
 from events.commands import Command, command_fingerprint, streams_read
@@ -214,7 +215,7 @@ class _BatchWriter:
                            f"{request.expected_version}", field="expectedVersion")
         decision = decide(command, states)
         self.position += 1
-        fields = {"position": self.position, "stream": decision.stream,
+        fields: dict[str, Any] = {"position": self.position, "stream": decision.stream,
                   "version": target.version + 1, "type": decision.event.type,
                   "schema_version": SCHEMA_VERSION, "data": event_to_data(decision.event),
                   "recorded_at": self.now, "actor": request.actor, "idempotency_key": key,

@@ -88,8 +88,8 @@ class ChainVerifier:
         self._checked += 1
         if (envelope.position != self._next_position or envelope.prev_hash != self._prev_hash
                 or envelope_hash(envelope) != envelope.hash):
-            self._first_bad = envelope.position if envelope.position >= self._next_position \
-                else self._next_position
+            # A gap or a reordering breaks the chain where the expected event is missing.
+            self._first_bad = self._next_position
             return False
         self._prev_hash = envelope.hash
         self._next_position += 1

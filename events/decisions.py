@@ -141,10 +141,9 @@ def _report_fact(command: ReportFact, timeline: TimelineState,
 
 def _correct_report(command: CorrectReport, timeline: TimelineState) -> ReportCorrected:
     report = _live_report(timeline, command.report)
-    if command.value is not None:
-        if command.value.kind != report.value.kind:
-            raise BadInput(f"value must stay a {report.value.kind}, like the report it "
-                           f"corrects (got {command.value.kind})", field="value")
+    if command.value is not None and command.value.kind != report.value.kind:
+        raise BadInput(f"value must stay a {report.value.kind}, like the report it "
+                       f"corrects (got {command.value.kind})", field="value")
     if command.value in (None, report.value) and command.stance in (None, report.stance):
         raise Conflict(f"report {command.report!r} already says that", field="value")
     if command.reported_at < report.reported_at:
@@ -158,14 +157,15 @@ def _merge_entries(command: MergeEntries, timeline: TimelineState) -> EntriesMer
     _live_entry(timeline, command.survivor, "survivor")
     if command.duplicate == command.survivor:
         raise BadInput("an entry cannot be merged into itself", field="survivor")
+    survivors = timeline.merged_group(command.survivor)
     survivor_kinds = {attr: kind for (entry, attr), kind in timeline.value_kinds.items()
-                      if entry in timeline.merged_group(command.survivor)}
+                      if entry in survivors}
+    duplicates = timeline.merged_group(command.duplicate)
     for (entry, attribute), kind in timeline.value_kinds.items():
-        if entry in timeline.merged_group(command.duplicate):
-            if survivor_kinds.get(attribute, kind) != kind:
-                raise Conflict(f"{attribute!r} is a {kind} on {command.duplicate!r} but a "
-                               f"{survivor_kinds[attribute]} on {command.survivor!r}",
-                               field="duplicate")
+        if entry in duplicates and survivor_kinds.get(attribute, kind) != kind:
+            raise Conflict(f"{attribute!r} is a {kind} on {command.duplicate!r} but a "
+                           f"{survivor_kinds[attribute]} on {command.survivor!r}",
+                           field="duplicate")
     return EntriesMerged(command.duplicate, command.survivor)
 
 

@@ -67,8 +67,21 @@ class EventStore(Protocol):
     async def read_stream(self, stream: str) -> list[Envelope]: ...
 
 
+# Built once from a constant column list; nothing a client supplies is interpolated.
 _COLUMNS = ("position, stream, version, type, schema_version, data, recorded_at, actor, "
             "idempotency_key, prev_hash, hash")
+_SELECT_STREAM = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
+                  "WHERE stream = :stream AND version > :version ORDER BY version")
+_SELECT_AFTER = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
+                 "WHERE position > :after ORDER BY position LIMIT :limit")
+_SELECT_KEYS = (
+    "SELECT k.key, k.fingerprint, "  # noqa: S608
+    + ", ".join("e." + c for c in _COLUMNS.split(", "))
+    + " FROM idempotency_keys k JOIN events e ON e.position = k.position "
+    "WHERE k.key = ANY(:keys)")
+_INSERT = (f"INSERT INTO events ({_COLUMNS}) VALUES (:position, :stream, "  # noqa: S608
+           ":version, :type, :schema_version, CAST(:data AS jsonb), :recorded_at, :actor, "
+           ":idempotency_key, :prev_hash, :hash)")
 
 
 def _envelope(row: Any) -> Envelope:
@@ -102,7 +115,9 @@ def is_unavailable(error: BaseException) -> bool:
     sqlstate = getattr(cause, "sqlstate", None) or getattr(
         getattr(cause, "__cause__", None), "sqlstate", None)
     # 55P03 lock_not_available, 57P0x admin shutdown / crash shutdown / cannot connect, 08xxx
-    return bool(sqlstate) and (sqlstate == "55P03" or sqlstate.startswith(("57P", "08")))
+    if not isinstance(sqlstate, str):
+        return False
+    return sqlstate == "55P03" or sqlstate.startswith(("57P", "08"))
 
 
 class PostgresAppendSession:
@@ -125,26 +140,21 @@ class PostgresAppendSession:
         return Head(row.position, row.hash.strip(), row.now)
 
     async def stream_since(self, stream: str, version: int) -> list[Envelope]:
-        result = await self.connection.execute(text(
-            f"SELECT {_COLUMNS} FROM events WHERE stream = :stream AND version > :version "
-            "ORDER BY version"), {"stream": stream, "version": version})
+        result = await self.connection.execute(text(_SELECT_STREAM),
+                                               {"stream": stream, "version": version})
         return [_envelope(row) for row in result]
 
     async def idempotency(self, keys: Sequence[str]) -> dict[str, tuple[str, Envelope]]:
         if not keys:
             return {}
-        result = await self.connection.execute(text(
-            f"SELECT k.key, k.fingerprint, {', '.join('e.' + c for c in _COLUMNS.split(', '))} "
-            "FROM idempotency_keys k JOIN events e ON e.position = k.position "
-            "WHERE k.key = ANY(:keys)"), {"keys": list(keys)})
+        result = await self.connection.execute(text(_SELECT_KEYS), {"keys": list(keys)})
         return {row.key: (row.fingerprint.strip(), _envelope(row)) for row in result}
 
     async def write(self, envelopes: Sequence[Envelope],
                     keys: Sequence[IdempotencyRecord]) -> None:
-        await self.connection.execute(text(
-            f"INSERT INTO events ({_COLUMNS}) VALUES (:position, :stream, :version, :type, "
-            ":schema_version, CAST(:data AS jsonb), :recorded_at, :actor, :idempotency_key, "
-            ":prev_hash, :hash)"), [_row(e) for e in envelopes])
+        if not envelopes:
+            return
+        await self.connection.execute(text(_INSERT), [_row(e) for e in envelopes])
         if keys:
             await self.connection.execute(text(
                 "INSERT INTO idempotency_keys (key, fingerprint, position) "
@@ -170,9 +180,8 @@ class PostgresEventStore:
 
     async def read(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
         async with self.engine.connect() as connection:
-            result = await connection.execute(text(
-                f"SELECT {_COLUMNS} FROM events WHERE position > :after ORDER BY position "
-                "LIMIT :limit"), {"after": after, "limit": limit})
+            result = await connection.execute(text(_SELECT_AFTER),
+                                              {"after": after, "limit": limit})
             return [_envelope(row) for row in result]
 
     async def read_stream(self, stream: str) -> list[Envelope]:

@@ -44,7 +44,8 @@ _TIME_SHAPES: dict[Precision, re.Pattern[str]] = {
     Precision.DAY: re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
     Precision.HOUR: re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})(?::00)?Z$"),
     Precision.MINUTE: re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})Z$"),
-    Precision.EXACT: re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$"),
+    Precision.EXACT: re.compile(
+        r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$"),
 }
 
 _TIME_EXAMPLES = {
@@ -232,26 +233,24 @@ def time_bounds(text: str, precision: Precision) -> tuple[datetime, datetime]:
     if match is None:
         raise ValueError(f"{text!r} is not a {precision.value} time")
     numbers = [int(g) if g is not None else 0 for g in match.groups()]
+    year, month, day, hour, minute, second = [*numbers, 1, 1, 0, 0, 0, 0][:6]
     if precision is Precision.YEAR:
-        start = datetime(numbers[0], 1, 1, tzinfo=UTC)
-        return start, datetime(numbers[0] + 1, 1, 1, tzinfo=UTC)
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     if precision is Precision.MONTH:
-        year, month = numbers
         start = datetime(year, month, 1, tzinfo=UTC)
-        nxt = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-        return start, nxt
+        return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     if precision is Precision.DAY:
-        start = datetime(*numbers[:3], tzinfo=UTC)
+        start = datetime(year, month, day, tzinfo=UTC)
         return start, start + timedelta(days=1)
     if precision is Precision.HOUR:
-        start = datetime(*numbers[:4], tzinfo=UTC)
+        start = datetime(year, month, day, hour, tzinfo=UTC)
         return start, start + timedelta(hours=1)
     if precision is Precision.MINUTE:
-        start = datetime(*numbers[:5], tzinfo=UTC)
+        start = datetime(year, month, day, hour, minute, tzinfo=UTC)
         return start, start + timedelta(minutes=1)
     fraction = match.group(7)
     micros = int(fraction.ljust(6, "0")) if fraction else 0
-    start = datetime(*numbers[:6], micros, tzinfo=UTC)
+    start = datetime(year, month, day, hour, minute, second, micros, tzinfo=UTC)
     return start, start + timedelta(microseconds=1)
 
 

@@ -1,4 +1,8 @@
-"""Enums shared with the domain, exposed under the contract's names."""
+"""The domain's enums, registered with GraphQL under the contract's names.
+
+Registering decorates the domain classes in place, so resolvers pass domain values straight
+through; ``events/`` itself never imports strawberry.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,18 @@ from enum import Enum
 
 import strawberry
 
-from events.reducer import ReportStatus as DomainReportStatus
-from events.values import Precision as DomainPrecision
-from events.vocabulary import Rank as DomainRank
-from events.vocabulary import Reliability as DomainReliability
-from events.vocabulary import SourceKind as DomainSourceKind
-from events.vocabulary import Stance as DomainStance
+from events.reducer import ReportStatus
+from events.values import Precision
+from events.vocabulary import Rank, Reliability, SourceKind, Stance
 
-Precision = strawberry.enum(DomainPrecision, name="Precision")
-Stance = strawberry.enum(DomainStance, name="Stance")
-Reliability = strawberry.enum(DomainReliability, name="Reliability")
-Rank = strawberry.enum(DomainRank, name="Rank")
-SourceKind = strawberry.enum(DomainSourceKind, name="SourceKind")
-ReportStatus = strawberry.enum(DomainReportStatus, name="ReportStatus")
+for _enum in (Precision, Stance, Reliability, Rank, SourceKind, ReportStatus):
+    strawberry.enum(_enum)
 
 
 @strawberry.enum
 class Axis(Enum):
     RECORDED = "RECORDED"
     REPORTED = "REPORTED"
+
+
+__all__ = ["Axis", "Precision", "Rank", "Reliability", "ReportStatus", "SourceKind", "Stance"]

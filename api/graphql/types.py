@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,11 +12,6 @@ from strawberry.types import Info
 from api.graphql.scalars import Precision, Rank, Reliability, ReportStatus, SourceKind, Stance
 from events.chain import Envelope
 from events.read_model import EntryRow, ReportRow, SourceRow, TimelineRow
-from events.values import Precision as DomainPrecision
-from events.vocabulary import Rank as DomainRank
-from events.vocabulary import Reliability as DomainReliability
-from events.vocabulary import SourceKind as DomainSourceKind
-from events.vocabulary import Stance as DomainStance
 
 
 @strawberry.type(description="A UCDP-style count: best estimate and range.")
@@ -63,7 +58,7 @@ def value_from_data(data: dict[str, Any]) -> Count | Text | TimeSpan | Place | F
     if "time" in data:
         time = data["time"]
         return TimeSpan(start=time["start"], end=time.get("end"),
-                        precision=DomainPrecision(time["precision"]))
+                        precision=Precision(time["precision"]))
     if "place" in data:
         place = data["place"]
         return Place(name=place["name"], lat=place.get("lat"), lon=place.get("lon"))
@@ -81,8 +76,8 @@ class Source:
 
     @classmethod
     def from_row(cls, row: SourceRow) -> Source:
-        return cls(id=row.id, name=row.name, kind=DomainSourceKind(row.kind), url=row.url,
-                   reliability=DomainReliability(row.reliability) if row.reliability else None,
+        return cls(id=row.id, name=row.name, kind=SourceKind(row.kind), url=row.url,
+                   reliability=Reliability(row.reliability) if row.reliability else None,
                    note=row.grade_note)
 
 
@@ -122,12 +117,10 @@ class Report:
 
     @classmethod
     def from_row(cls, row: ReportRow) -> Report:
-        from events.reducer import ReportStatus as DomainReportStatus
-
         return cls(row=row, id=row.id, attribute=row.attribute,
-                   stance=DomainStance(row.stance), reported_at=row.reported_at,
+                   stance=Stance(row.stance), reported_at=row.reported_at,
                    recorded_at=row.recorded_at, quote=row.quote, url=row.url,
-                   status=DomainReportStatus(row.status), rank=DomainRank(row.rank),
+                   status=ReportStatus(row.status), rank=Rank(row.rank),
                    position=row.position)
 
 
@@ -191,7 +184,7 @@ class Event:
     def from_envelope(cls, envelope: Envelope) -> Event:
         return cls(position=envelope.position, stream=envelope.stream,
                    version=envelope.version, type=envelope.type,
-                   schema_version=envelope.schema_version, data=dict(envelope.data),
+                   schema_version=envelope.schema_version, data=cast(JSON, dict(envelope.data)),
                    recorded_at=envelope.recorded_at, actor=envelope.actor,
                    idempotency_key=envelope.idempotency_key, prev_hash=envelope.prev_hash,
                    hash=envelope.hash)

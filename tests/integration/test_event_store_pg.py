@@ -1,0 +1,67 @@
+"""What PostgreSQL itself guarantees about the log."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from api.database import create_engine
+from api.settings import Settings
+from events.appender import Appender
+from events.chain import verify_chain
+from events.commands import CreateTimeline, OpenEntry
+from events.projection import PostgresProjection
+from events.store import PostgresEventStore
+
+
+@pytest.fixture
+async def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = create_engine(Settings(database_url=database_url))
+    yield engine
+    await engine.dispose()
+
+
+async def test_the_log_refuses_update_delete_and_truncate_even_for_its_owner(engine) -> None:  # type: ignore[no-untyped-def]
+    appender = Appender(PostgresEventStore(engine), PostgresProjection())
+    await appender.submit(CreateTimeline("t", "T"), actor="desk", idempotency_key="k")
+    await appender.close()
+    for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events",
+                      "TRUNCATE events CASCADE", "UPDATE idempotency_keys SET fingerprint = ''",
+                      "DELETE FROM idempotency_keys", "TRUNCATE idempotency_keys"):
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await connection.execute(text(statement))
+    async with engine.connect() as connection:
+        actor = (await connection.execute(text("SELECT actor FROM events"))).scalar_one()
+    assert actor == "desk"
+
+
+async def test_the_writer_role_may_only_read_and_append(engine) -> None:  # type: ignore[no-untyped-def]
+    async with engine.connect() as connection:
+        privileges = {row.privilege_type for row in await connection.execute(text(
+            "SELECT privilege_type FROM information_schema.role_table_grants "
+            "WHERE grantee = 'chronicle_writer' AND table_name = 'events'"))}
+    assert privileges == {"SELECT", "INSERT"}
+
+
+async def test_two_processes_interleave_without_gaps(engine) -> None:  # type: ignore[no-untyped-def]
+    # Two appenders with separate caches stand in for two API processes.
+    first = Appender(PostgresEventStore(engine), PostgresProjection())
+    second = Appender(PostgresEventStore(engine), PostgresProjection())
+    await first.submit(CreateTimeline("t", "T"), actor="a")
+    await second.submit(OpenEntry("t", "From the second", id="b0"), actor="b")
+    await asyncio.gather(
+        *(first.submit(OpenEntry("t", f"a{i}", id=f"a{i}"), actor="a") for i in range(20)),
+        *(second.submit(OpenEntry("t", f"b{i}", id=f"b{i + 1}"), actor="b") for i in range(20)))
+    # The first process's cache must catch up with the second's entries before deciding.
+    with pytest.raises(Exception, match="already exists"):
+        await first.submit(OpenEntry("t", "dup", id="b5"), actor="a")
+    log = await PostgresEventStore(engine).read(limit=100)
+    assert [e.position for e in log] == list(range(1, 43))
+    assert [e.version for e in log] == list(range(1, 43))
+    assert verify_chain(log).ok
+    await first.close()
+    await second.close()
