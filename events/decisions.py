@@ -98,7 +98,7 @@ def _source(state: StreamState) -> SourceState:
 
 def _require_source(source: SourceState, field: str) -> None:
     if not source.exists:
-        raise NotFound(f"source {source.id!r} is not registered", field=field)
+        raise NotFound(f"{field}: source {source.id!r} is not registered", field=field)
 
 
 def _create_timeline(command: CreateTimeline, timeline: TimelineState) -> TimelineCreated:

@@ -48,8 +48,9 @@ def coded(error: GraphQLError) -> GraphQLError:
         return GraphQLError(original.message, nodes=error.nodes, source=error.source,
                             positions=error.positions, path=error.path,
                             extensions=extensions)
-    if original is None:
-        # Parse, validation and variable-coercion errors: the request itself is wrong.
+    if original is None or error.path is None:
+        # Parse, validation and variable-coercion errors (no execution path): the request
+        # itself is wrong, and graphql-core's message names the offending field.
         extensions = dict(error.extensions or {})
         extensions.setdefault("code", "BAD_INPUT")
         return GraphQLError(error.message, nodes=error.nodes, source=error.source,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import strawberry
+from graphql.error import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.errors import ErrorCodes
@@ -10,8 +12,15 @@ from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 
 
+class ChronicleSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        """Refusals are expected and unexpected errors are logged, with an id, by
+        ``ErrorCodes``; strawberry's default would log every refusal with a traceback."""
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=[ErrorCodes],
+    return ChronicleSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes],
                              config=StrawberryConfig(auto_camel_case=True))
 
 

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import dataclasses
+
+from api.auth import Scope
+from tests.integration.conftest import Api, running_api
+
+TIMELINE = {"slug": "khasham", "title": "Khasham"}
+
+
+async def test_writes_need_a_write_token(api: Api) -> None:
+    body = await api.mutate("createTimeline", TIMELINE, token="")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    body = await api.mutate("createTimeline", TIMELINE, token="chr_not-a-real-token")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    reader = await api.services.tokens.create("reader", Scope.READ)
+    body = await api.mutate("createTimeline", TIMELINE, token=reader)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await api.event_count() == 0
+    response = await api.client.post("/graphql", json={"query": "{ timelines { slug } }"},
+                                     headers={"authorization": "Basic dXNlcjpwYXNz"})
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_actor_is_the_token_name(api: Api) -> None:
+    admin = await api.services.tokens.create("night desk", Scope.ADMIN)
+    body = await api.mutate("createTimeline", TIMELINE, "event { actor }", token=admin)
+    assert body["data"]["createTimeline"]["event"]["actor"] == "night desk"
+
+
+async def test_tokens_are_stored_only_as_digests(api: Api) -> None:
+    stored = await api.scalar("SELECT string_agg(token_hash, ',') FROM tokens")
+    assert api.token not in stored and len(stored.split(",")[0]) == 64
+
+
+async def test_reads_are_public_unless_the_deployment_requires_a_token(api: Api) -> None:
+    assert "errors" not in await api.post("{ timelines { slug } }", token="")
+    settings = dataclasses.replace(api.services.settings, require_read_token=True)
+    async with running_api(settings) as private:
+        body = await private.post("{ timelines { slug } }", token="")
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        reader = await private.services.tokens.create("reader", Scope.READ)
+        assert "errors" not in await private.post("{ timelines { slug } }", token=reader)

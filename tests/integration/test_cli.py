@@ -1,0 +1,87 @@
+"""The chronicle command, run in-process with typer's runner against a test database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.conftest import ROOT
+from tests.databases import Databases
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> str:
+    # The commands run their own event loop (asyncio.run), so these tests are synchronous.
+    url = asyncio.run(databases.empty())
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+async def _count(url: str, sql: str) -> int:
+    connection = await asyncpg.connect(Databases.plain(url))
+    try:
+        return int(await connection.fetchval(sql))
+    finally:
+        await connection.close()
+
+
+def count(url: str, sql: str) -> int:
+    return asyncio.run(_count(url, sql))
+
+
+def test_db_upgrade_then_token_create_prints_the_token_last(cli_db: str) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+    result = runner.invoke(app, ["token", "create", "--scope", "write", "--name", "desk"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("chr_") and len(token) > 40
+    assert count(cli_db, "SELECT count(*) FROM tokens WHERE name = 'desk' AND scope = 'write'") == 1
+
+
+def test_the_demo_imports_with_every_entry_report_and_source(cli_db: str) -> None:
+    demo = ROOT / "examples" / "khasham-2018.ndjson"
+    result = runner.invoke(app, ["import", str(demo)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in demo.read_text().splitlines() if line.strip()]
+    assert count(cli_db, "SELECT count(*) FROM events") == len(lines)
+    assert count(cli_db, "SELECT count(*) FROM entries") >= 8
+    assert count(cli_db, "SELECT count(*) FROM reports") >= 25
+    assert count(cli_db, "SELECT count(DISTINCT source) FROM reports") >= 8
+    assert count(cli_db, "SELECT count(*) FROM reports WHERE via IS NOT NULL") >= 1
+
+
+def test_a_bad_line_names_its_number_and_nothing_is_imported(cli_db: str,
+                                                             tmp_path: Path) -> None:
+    good = {"mutation": "createTimeline", "input": {"slug": "k", "title": "K"}}
+    bad_value = {"mutation": "reportFact", "input": {
+        "timeline": "k", "entry": "e", "attribute": "killed",
+        "value": {"count": {"low": 300, "high": 200}}, "source": "s", "stance": "CLAIMED",
+        "reportedAt": "2018-02-13T15:00:00Z"}}
+    cases = {
+        "not json": (["{not json"], 1),
+        "bad value": ([json.dumps(good), "", json.dumps(bad_value)], 3),
+        "unknown entry": ([json.dumps(good), json.dumps({
+            "mutation": "openEntry", "input": {"timeline": "k", "id": "e", "title": "E"}}),
+            json.dumps({**bad_value, "input": {**bad_value["input"], "entry": "ghost",
+                                                "value": {"count": {"best": 5}}}})], 3),
+        "bad utf-8": ([json.dumps(good), "\udcff"], 2),
+    }
+    for name, (lines, line_number) in cases.items():
+        path = tmp_path / f"{name}.ndjson"
+        path.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
+        result = runner.invoke(app, ["import", str(path)])
+        assert result.exit_code == 1, (name, result.output)
+        assert f"line {line_number}:" in result.output, (name, result.output)
+        assert "nothing was imported" in result.output
+        assert "Traceback" not in result.output
+    assert count(cli_db, "SELECT count(*) FROM events") == 0
