@@ -14,10 +14,11 @@ DEMO_ACTOR = "demo"
 
 
 def demo_path() -> Path:
-    """The demo file: beside the package in a checkout, or shipped inside it when installed."""
+    """The demo file: in the checkout beside the package, or in the working directory when
+    the package was installed elsewhere (the Docker image runs from /app)."""
     here = Path(__file__).resolve().parent
     for candidate in (here.parent / "examples" / "khasham-2018.ndjson",
-                      here / "examples" / "khasham-2018.ndjson"):
+                      Path.cwd() / "examples" / "khasham-2018.ndjson"):
         if candidate.exists():
             return candidate
     raise FileNotFoundError("examples/khasham-2018.ndjson is missing")

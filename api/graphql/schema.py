@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from api.graphql.errors import ErrorCodes
 from api.graphql.mutations import Mutation

@@ -80,7 +80,7 @@ async def api(database_url: str) -> AsyncIterator[Api]:
         yield a
 
 
-class running_api:  # noqa: N801 (used as an async context manager)
+class running_api:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 

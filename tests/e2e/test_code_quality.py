@@ -1,0 +1,36 @@
+"""The tree stays ruff- and mypy-clean (DESIGN.md §4, habit 7)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True,
+                          text=True, check=False, timeout=300)
+
+
+def test_ruff_is_clean() -> None:
+    result = run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_pure_domain_imports_no_io_or_delivery_code() -> None:
+    pure = ["values", "vocabulary", "commands", "decisions", "reducer", "chain", "errors"]
+    forbidden = ("sqlalchemy", "asyncpg", "strawberry", "starlette", "uvicorn", "httpx", "api")
+    for module in pure:
+        for line in (ROOT / "events" / f"{module}.py").read_text().splitlines():
+            if line.startswith(("import ", "from ")):
+                root = line.split()[1].split(".")[0]
+                assert root not in forbidden, f"events/{module}.py: {line}"

@@ -1,0 +1,47 @@
+"""docker-compose.yml and the Dockerfile stay valid for users who have Docker."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def compose() -> dict[str, object]:
+    loaded: dict[str, object] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def test_compose_parses_with_docker_when_it_is_there() -> None:
+    docker = shutil.which("docker")
+    has_compose = docker is not None and subprocess.run(
+        [docker, "compose", "version"], capture_output=True, check=False).returncode == 0
+    if has_compose:
+        assert docker is not None
+        subprocess.run([docker, "compose", "config", "--quiet"], cwd=ROOT, check=True)
+    services = compose()["services"]
+    assert isinstance(services, dict)
+    assert set(services) == {"db", "migrate", "api"}
+
+
+def test_the_api_waits_for_a_healthy_postgres_16_and_a_finished_migration() -> None:
+    services = compose()["services"]
+    assert isinstance(services, dict)
+    db, api = services["db"], services["api"]
+    assert db["image"] == "postgres:16"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert api["depends_on"] == {"db": {"condition": "service_healthy"},
+                                 "migrate": {"condition": "service_completed_successfully"}}
+    assert api["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://chronicle_app")
+    assert services["migrate"]["command"] == ["chronicle", "db", "upgrade"]
+    init = (ROOT / "docker" / "initdb" / "01-app-role.sql").read_text()
+    assert "chronicle_app" in init and "IN ROLE chronicle_writer" in init
+
+
+def test_the_dockerfile_installs_the_package_and_the_demo() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for line in ("COPY examples ./examples", "pip install --no-cache-dir .", "USER chronicle"):
+        assert line in dockerfile
