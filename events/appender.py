@@ -117,11 +117,15 @@ class Appender:
         return stored
 
     async def close(self) -> None:
+        """Stop the writer; requests still queued are refused (nothing of them is stored)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        while not self._queue.empty():
+            _fail(self._queue.get_nowait(), StoreUnavailable("the server is shutting down; "
+                                                             "nothing was stored, retry"))
 
     async def _run(self) -> None:
         while True:
@@ -130,6 +134,13 @@ class Appender:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._commit(batch)
+            except asyncio.CancelledError:
+                # Shutting down mid-commit: the transaction rolls back with the connection.
+                self._states.clear()
+                for request in batch:
+                    _fail(request, StoreUnavailable("the server is shutting down; nothing "
+                                                    "was stored, retry"))
+                raise
             except Exception as e:
                 # Nothing of the batch is stored; states may hold uncommitted events.
                 self._states.clear()
@@ -139,8 +150,7 @@ class Appender:
                 if not isinstance(e, DomainError):
                     log.exception("append batch of %d failed", len(batch))
                 for request in batch:
-                    if not request.future.done():
-                        request.future.set_exception(error)
+                    _fail(request, error)
 
     async def _commit(self, batch: Sequence[_Request], *, atomic: bool = False,
                       on_progress: Callable[[int], None] | None = None) -> int:
@@ -170,6 +180,11 @@ class Appender:
             else:
                 request.future.set_result(outcome)
         return len(writer.envelopes)
+
+
+def _fail(request: _Request, error: DomainError) -> None:
+    if not request.future.done():
+        request.future.set_exception(error)
 
 
 class _BatchWriter:

@@ -18,19 +18,21 @@ from events.projection import PostgresProjection
 from events.store import EventStore, MemoryEventStore, PostgresEventStore
 from events.values import Count
 from events.vocabulary import SourceKind, Stance
+from tests.databases import Databases
 
 REPORTED = datetime(2018, 2, 13, 15, tzinfo=UTC)
 
 
 @pytest.fixture(params=["memory", "postgres"])
-async def appender(request: pytest.FixtureRequest) -> AsyncIterator[Appender]:
+async def appender(request: pytest.FixtureRequest,
+                   databases: Databases) -> AsyncIterator[Appender]:
     if request.param == "memory":
         store: EventStore = MemoryEventStore()
         writer = Appender(store)
         yield writer
         await writer.close()
         return
-    url = await request.getfixturevalue("databases").fresh()
+    url = await databases.fresh()
     engine = create_engine(Settings(database_url=url))
     writer = Appender(PostgresEventStore(engine), PostgresProjection())
     yield writer
