@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from enum import Enum
 
@@ -44,8 +45,14 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class TokenBook:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Tokens in the database, with recently seen ones remembered for ``ttl`` seconds so a
+    busy writer does not cost a lookup per request."""
+
+    def __init__(self, engine: AsyncEngine, ttl: float = 30.0, capacity: int = 1024) -> None:
         self.engine = engine
+        self.ttl = ttl
+        self.capacity = capacity
+        self._seen: dict[str, tuple[float, Principal]] = {}
 
     async def create(self, name: str, scope: Scope) -> str:
         """Store a new token's digest and return the token itself (shown once)."""
@@ -61,6 +68,9 @@ class TokenBook:
 
     async def principal(self, token: str) -> Principal:
         wanted = digest(token)
+        seen = self._seen.get(wanted)
+        if seen is not None and time.monotonic() - seen[0] < self.ttl:
+            return seen[1]
         async with self.engine.connect() as connection:
             row = (await connection.execute(text(
                 "SELECT token_hash, name, scope FROM tokens WHERE token_hash = :hash"),
@@ -68,7 +78,11 @@ class TokenBook:
         # The lookup is by digest; compare again in constant time so timing reveals nothing.
         if row is None or not hmac.compare_digest(row.token_hash, wanted):
             raise Unauthenticated("the token is not valid")
-        return Principal(row.name, Scope(row.scope))
+        principal = Principal(row.name, Scope(row.scope))
+        if len(self._seen) >= self.capacity:
+            self._seen.clear()
+        self._seen[wanted] = (time.monotonic(), principal)
+        return principal
 
 
 def require_writer(principal: Principal | None) -> Principal:

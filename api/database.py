@@ -49,8 +49,10 @@ def database_url(settings: Settings) -> str:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    # No pre-ping: it costs a round trip per checkout, and SQLAlchemy already discards the
+    # whole pool when a query fails on a dropped connection.
     return create_async_engine(database_url(settings), pool_size=settings.pool_size,
-                               max_overflow=settings.pool_size, pool_pre_ping=True)
+                               max_overflow=settings.pool_size)
 
 
 def alembic_config() -> Config:

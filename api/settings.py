@@ -28,7 +28,7 @@ class Settings:
     migrate_on_start: bool = True
     require_read_token: bool = False
     max_batch: int = 500
-    pool_size: int = 10
+    pool_size: int = 20
     demo: bool = False
 
     @classmethod
@@ -40,7 +40,7 @@ class Settings:
             "migrate_on_start": _flag("CHRONICLE_MIGRATE_ON_START", True),
             "require_read_token": _flag("CHRONICLE_REQUIRE_READ_TOKEN", False),
             "max_batch": int(os.environ.get("CHRONICLE_MAX_BATCH", "500")),
-            "pool_size": int(os.environ.get("CHRONICLE_POOL_SIZE", "10")),
+            "pool_size": int(os.environ.get("CHRONICLE_POOL_SIZE", "20")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

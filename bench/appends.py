@@ -212,7 +212,10 @@ def graphql_client(base_url: str, token: str) -> httpx.AsyncClient:
 async def graphql(client: httpx.AsyncClient, query: str,
                   variables: dict[str, object]) -> dict[str, object]:
     response = await client.post("/graphql", json={"query": query, "variables": variables})
-    body = response.json() if response.content else {}
+    try:
+        body = response.json()
+    except ValueError:
+        raise BenchError(f"HTTP {response.status_code}: {response.text[:1000]}") from None
     if response.status_code != 200 or body.get("errors") or not body.get("data"):
         raise BenchError(f"HTTP {response.status_code}: {json.dumps(body)[:1000]}")
     data: dict[str, object] = body["data"]
@@ -334,7 +337,7 @@ def summary(figures: Figures) -> str:
         ("events (timed)", f"{figures.chronicle.count}"),
         ("Chronicle reportFact events/s", f"{figures.chronicle.rate:,.0f}"),
         ("raw asyncpg INSERT events/s", f"{figures.raw.rate:,.0f}"),
-        ("ratio Chronicle / raw", f"{figures.ratio:.2f}"),
+        ("ratio Chronicle / raw", f"{figures.ratio:.3f}"),
         ("Chronicle p50 / p99 ms", f"{figures.chronicle.percentile_ms(50):.1f} / "
                                    f"{figures.chronicle.percentile_ms(99):.1f}"),
         ("raw asyncpg p50 / p99 ms", f"{figures.raw.percentile_ms(50):.1f} / "
@@ -358,7 +361,7 @@ def record(figures: Figures) -> None:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     line = (f"| {now} | {git_head()} | {os.cpu_count()} | {figures.clients} "
             f"| {figures.chronicle.count} | {figures.chronicle.rate:,.0f} "
-            f"| {figures.raw.rate:,.0f} | {figures.ratio:.2f} "
+            f"| {figures.raw.rate:,.0f} | {figures.ratio:.3f} "
             f"| {figures.chronicle.percentile_ms(50):.1f} "
             f"| {figures.chronicle.percentile_ms(99):.1f} "
             f"| {statistics.mean(figures.batch_sizes):.1f} |\n")
@@ -394,7 +397,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def report_server_log(log: Path) -> None:
-    """Keep the server's log only when it logged errors, and say where it is."""
+    """Drop the server's log after a clean run; keep it and quote it when it logged errors."""
     errors = server_errors(log)
     if not errors:
         log.unlink()
@@ -411,10 +414,9 @@ def main() -> int:
     try:
         figures = asyncio.run(measure(args, log))
     except BenchError as e:
-        print(f"benchmark failed: {e}", file=sys.stderr)
+        print(f"benchmark failed: {e}\nthe server's log is at {log}", file=sys.stderr)
         return 1
-    finally:
-        report_server_log(log)
+    report_server_log(log)
     print(summary(figures))
     print(histogram(figures.batch_sizes))
     record(figures)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql.error import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -20,7 +21,8 @@ class ChronicleSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return ChronicleSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes],
+    return ChronicleSchema(query=Query, mutation=Mutation, extensions=[
+        ErrorCodes, ParserCache(maxsize=256), ValidationCache(maxsize=256)],
                              config=StrawberryConfig(auto_camel_case=True))
 
 
