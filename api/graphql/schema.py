@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -22,7 +22,10 @@ class ChronicleSchema(strawberry.Schema):
 
 def build_schema() -> strawberry.Schema:
     return ChronicleSchema(query=Query, mutation=Mutation, extensions=[
-        ErrorCodes, ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+        # A factory: strawberry builds extensions per request; the cache lives at module
+        # level, so validation is shared across requests. (ParserCache is left out: its
+        # parse errors bypass ErrorCodes and reach the client without a code.)
+        ErrorCodes, lambda: ValidationCache(maxsize=256)],
                              config=StrawberryConfig(auto_camel_case=True))
 
 
