@@ -1,0 +1,406 @@
+"""The best-known policy (DESIGN.md §1): from one fact's reports, the value, how sure, and why.
+
+Pure and deterministic. Weights are kept in integer millionths so sums and thresholds are
+exact; every weight and threshold is a named constant here, and ``POLICY_VERSION`` changes
+whenever one of them does (the projection is rebuilt then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from events.reducer import ReportState, ReportStatus
+from events.values import Count, Flag, Place, Text, TimeSpan, Value, time_bounds
+from events.vocabulary import Rank, Reliability, Stance
+
+POLICY_VERSION = 1
+
+SCALE = 1000  # both factors are in thousandths, so a weight is in millionths
+RELIABILITY_WEIGHT = {Reliability.A: 1000, Reliability.B: 800, Reliability.C: 600,
+                      Reliability.D: 400, Reliability.E: 200, Reliability.F: 500}
+UNGRADED = Reliability.F
+STANCE_WEIGHT = {Stance.CONFIRMED: 1000, Stance.CLAIMED: 700, Stance.UNCONFIRMED: 400}
+DENIAL_WEIGHT = 700  # a denial takes reliability × 0.7 from the value it denies
+RANGE_MIN_WEIGHT = 200 * SCALE  # reports below 0.2 do not widen low/high
+DISPUTE_FRACTION = (1, 4)  # a rival at a quarter of the winner's weight makes a dispute
+CONFIRMING_GRADES = frozenset({Reliability.A, Reliability.B})
+CORROBORATING_ORIGINS = 2
+
+
+class FactStatus(Enum):
+    PREFERRED = "PREFERRED"
+    CONFIRMED = "CONFIRMED"
+    CORROBORATED = "CORROBORATED"
+    SINGLE_SOURCE = "SINGLE_SOURCE"
+    CONTESTED = "CONTESTED"
+
+
+class ReportRole(Enum):
+    SUPPORTS = "SUPPORTS"
+    CONTRADICTS = "CONTRADICTS"
+    SUPERSEDED = "SUPERSEDED"
+    RETRACTED = "RETRACTED"
+    DEPRECATED = "DEPRECATED"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What the policy needs of a source: its grade, and its name for the explanation."""
+
+    id: str
+    name: str
+    reliability: Reliability | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedReport:
+    report: str
+    weight: int  # millionths
+    role: ReportRole
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    value: Value
+    weight: int  # millionths, after origin de-duplication and denials
+    reports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    entry: str
+    attribute: str
+    value: Value
+    low: int | None
+    high: int | None
+    disputed: bool
+    status: FactStatus
+    alternatives: tuple[Alternative, ...]
+    reports: tuple[JudgedReport, ...]
+    explanation: str
+
+
+def as_float(weight: int) -> float:
+    return round(weight / (SCALE * SCALE), 6)
+
+
+def resolve(entry: str, attribute: str, reports: Sequence[ReportState],
+            sources: Mapping[str, SourceInfo]) -> Fact | None:
+    """The fact one attribute of one entry amounts to; None when no live report remains."""
+    judge = _Judge(sorted(reports, key=lambda r: r.reported.position), sources)
+    if not judge.live:
+        return None
+    if isinstance(judge.live[0].value, Count):
+        return judge.counts(entry, attribute)
+    return judge.groups(entry, attribute)
+
+
+class _Judge:
+    def __init__(self, reports: list[ReportState], sources: Mapping[str, SourceInfo]) -> None:
+        self.reports = reports
+        self.sources = sources
+        self.roles: dict[str, ReportRole] = {}
+        self.weights = {r.id: 0 for r in reports}
+        newest_by_source: dict[str, ReportState] = {}
+        for report in reports:
+            if report.status is ReportStatus.RETRACTED:
+                self.roles[report.id] = ReportRole.RETRACTED
+                continue
+            current = newest_by_source.get(report.source)
+            if current is None or _newer(report, current):
+                if current is not None:
+                    self.roles[current.id] = ReportRole.SUPERSEDED
+                newest_by_source[report.source] = report
+            else:
+                self.roles[report.id] = ReportRole.SUPERSEDED
+        for report in newest_by_source.values():
+            if report.rank is Rank.DEPRECATED:
+                self.roles[report.id] = ReportRole.DEPRECATED
+        self.live = [r for r in reports if r.id not in self.roles]
+        for report in self.live:
+            self.weights[report.id] = self.weight(report)
+        self.supporting = [r for r in self.live if r.stance is not Stance.DENIED]
+        self.denials = [r for r in self.live if r.stance is Stance.DENIED]
+        preferred = [r for r in self.live if r.rank is Rank.PREFERRED]
+        self.preferred = max(preferred, key=lambda r: r.ranked_at or 0) if preferred else None
+
+    def reliability(self, report: ReportState) -> Reliability:
+        source = self.sources.get(report.source)
+        return (source.reliability if source else None) or UNGRADED
+
+    def weight(self, report: ReportState) -> int:
+        """A report's own weight: reliability × stance (a denial's is reliability × 0.7)."""
+        stance = DENIAL_WEIGHT if report.stance is Stance.DENIED else STANCE_WEIGHT[
+            report.stance]
+        return RELIABILITY_WEIGHT[self.reliability(report)] * stance
+
+    def independent(self, reports: Iterable[ReportState]) -> int:
+        """Summed weight counting each origin once, by its heaviest report."""
+        heaviest: dict[str, int] = {}
+        for report in reports:
+            origin = _origin(report)
+            heaviest[origin] = max(heaviest.get(origin, 0), self.weights[report.id])
+        return sum(heaviest.values())
+
+    def net(self, supporters: Iterable[ReportState], deniers: Iterable[ReportState]) -> int:
+        return max(0, self.independent(supporters) - self.independent(deniers))
+
+    def finish(self, entry: str, attribute: str, value: Value, winners: list[ReportState],
+               rivals: list[tuple[Value, int, list[ReportState]]], winner_weight: int,
+               low: int | None, high: int | None, disputed: bool) -> Fact:
+        winner_ids = {r.id for r in winners}
+        for report in self.live:
+            self.roles[report.id] = (ReportRole.SUPPORTS if report.id in winner_ids
+                                     and report.stance is not Stance.DENIED
+                                     else ReportRole.CONTRADICTS)
+        status = self.status(winners, disputed)
+        alternatives = tuple(Alternative(v, w, tuple(r.id for r in rs))
+                             for v, w, rs in sorted(rivals, key=lambda a: (-a[1], _first(a[2]))))
+        judged = tuple(JudgedReport(r.id, self.weights[r.id], self.roles[r.id])
+                       for r in self.reports)
+        return Fact(entry=entry, attribute=attribute, value=value, low=low, high=high,
+                    disputed=disputed, status=status, alternatives=alternatives,
+                    reports=judged, explanation=self.explain(value, winners, alternatives,
+                                                             disputed))
+
+    def status(self, winners: list[ReportState], disputed: bool) -> FactStatus:
+        if self.preferred is not None:
+            return FactStatus.PREFERRED
+        if disputed:
+            return FactStatus.CONTESTED
+        supporters = [r for r in winners if r.stance is not Stance.DENIED]
+        if any(r.stance is Stance.CONFIRMED and self.reliability(r) in CONFIRMING_GRADES
+               for r in supporters):
+            return FactStatus.CONFIRMED
+        if len({_origin(r) for r in supporters}) >= CORROBORATING_ORIGINS:
+            return FactStatus.CORROBORATED
+        return FactStatus.SINGLE_SOURCE
+
+    def is_disputed(self, winner_weight: int, rival_weight: int) -> bool:
+        numerator, denominator = DISPUTE_FRACTION
+        return bool(self.denials) or (
+            rival_weight > 0 and rival_weight * denominator >= winner_weight * numerator)
+
+    # -- counts ---------------------------------------------------------------------------
+
+    def counts(self, entry: str, attribute: str) -> Fact:
+        pool = self.supporting or self.denials
+        by_point: dict[int, list[ReportState]] = {}
+        for report in pool:
+            by_point.setdefault(_point(report), []).append(report)
+        if self.preferred is not None:
+            best = _point(self.preferred)
+        else:
+            weights = {p: self.net(rs, [d for d in self.denials if _point(d) == p])
+                       for p, rs in by_point.items()} if self.supporting else {
+                p: 0 for p in by_point}
+            total = sum(weights.values())
+            cumulative = 0
+            best = min(by_point)
+            for point in sorted(weights):
+                cumulative += weights[point]
+                if 2 * cumulative >= total:
+                    best = point
+                    break
+        low = high = best
+        for report in self.supporting:
+            if self.weights[report.id] >= RANGE_MIN_WEIGHT:
+                report_low, report_high = _range(report)
+                low, high = min(low, report_low), max(high, report_high)
+        winners = [r for r in self.supporting if _range(r)[0] <= best <= _range(r)[1]]
+        excluded = [r for r in self.supporting if r not in winners]
+        winner_weight = self.net(winners, [d for d in self.denials if _point(d) == best])
+        rivals: list[tuple[Value, int, list[ReportState]]] = []
+        for point, group in sorted(by_point.items()):
+            outside = [r for r in group if r in excluded]
+            if outside:
+                rivals.append((Count(best=point), self.net(
+                    outside, [d for d in self.denials if _point(d) == point]), outside))
+        disputed = self.is_disputed(winner_weight, self.independent(excluded))
+        return self.finish(entry, attribute, Count(best=best, low=low, high=high), winners,
+                           rivals, winner_weight, low, high, disputed)
+
+    # -- text, time, place, flag ----------------------------------------------------------
+
+    def groups(self, entry: str, attribute: str) -> Fact:
+        pool = self.supporting or self.denials
+        groups = _group(pool)
+        weighed = [(key, members, self.net(members, [d for d in self.denials
+                                                     if _matches(d, key)]))
+                   for key, members in groups]
+        if self.preferred is not None:
+            key = _key(self.preferred)
+            winners = [r for r in self.supporting if _agrees(r, key)]
+            winner_key: object = key
+            winner_weight = self.net(winners, [d for d in self.denials if _matches(d, key)])
+            value: Value = self.preferred.value
+        else:
+            winner_key, winners, winner_weight = max(
+                weighed, key=lambda g: (g[2], _latest(_own(g[1], g[0])),
+                                        -_first(_own(g[1], g[0]))))
+            value = _own(winners, winner_key)[0].value
+        winner_ids = {r.id for r in winners}
+        rivals = [(_own(members, key)[0].value, weight, _own(members, key))
+                  for key, members, weight in weighed
+                  if key != winner_key and not all(r.id in winner_ids
+                                                   for r in _own(members, key))]
+        rival_weight = max((w for _, w, _ in rivals), default=0)
+        disputed = self.is_disputed(winner_weight, rival_weight)
+        return self.finish(entry, attribute, value, winners, rivals, winner_weight, None, None,
+                           disputed)
+
+    # -- the sentence ---------------------------------------------------------------------
+
+    def explain(self, value: Value, winners: list[ReportState],
+                alternatives: Sequence[Alternative], disputed: bool) -> str:
+        shown = str(value.best) if isinstance(value, Count) else describe(value)
+        supporters = [r for r in winners if r.stance is not Stance.DENIED] or self.live
+        lead = self.preferred or max(supporters, key=lambda r: (self.weights[r.id],
+                                                                -r.reported.position))
+        who = f"{shown} ({self.name(lead)}, {lead.stance.value.lower()}, " \
+              f"grade {self.reliability(lead).value})"
+        suffix = "; disputed" if disputed else ""
+        if self.preferred is not None:
+            return f"{who} was preferred by an editor: {self.preferred.rank_reason}{suffix}"
+        if alternatives:
+            rival_reports = [r for r in self.reports if r.id in alternatives[0].reports]
+            rival = max(rival_reports, key=lambda r: (self.weights[r.id], -r.reported.position))
+            return (f"{who} outweighs {describe(rival.value)} ({self.name(rival)}, "
+                    f"{rival.stance.value.lower()}){suffix}")
+        if self.denials:
+            denier = max(self.denials, key=lambda r: self.weights[r.id])
+            return f"{who} stands, though {self.name(denier)} denies {describe(denier.value)}" \
+                   f"{suffix}"
+        origins = {_origin(r) for r in supporters}
+        if len(origins) > 1:
+            return f"{who} is reported by {len(origins)} independent origins and contradicted " \
+                   f"by none"
+        return f"{who} is the only account"
+
+    def name(self, report: ReportState) -> str:
+        source = self.sources.get(report.source)
+        name = source.name if source else report.source
+        if report.via is not None and report.via != report.source:
+            origin = self.sources.get(report.via)
+            name += f" citing {origin.name if origin else report.via}"
+        return name
+
+
+def describe(value: Value) -> str:
+    """A value as an editor would say it: "more than 200", "2018-02-10", "jet"."""
+    if isinstance(value, Count):
+        if value.best is not None:
+            if value.low is None and value.high is None:
+                return str(value.best)
+            return f"{value.best} ({value.low if value.low is not None else value.best}–" \
+                   f"{value.high if value.high is not None else value.best})"
+        if value.low is not None and value.high is not None:
+            return f"{value.low}–{value.high}"
+        if value.low is not None:
+            return f"more than {value.low}"
+        return f"at most {value.high}"
+    if isinstance(value, TimeSpan):
+        return value.start if value.end is None else f"{value.start}–{value.end}"
+    if isinstance(value, Place):
+        return value.name
+    if isinstance(value, Flag):
+        return "yes" if value.value else "no"
+    return value.value
+
+
+def _newer(a: ReportState, b: ReportState) -> bool:
+    return (a.reported_at, a.reported.position) > (b.reported_at, b.reported.position)
+
+
+def _origin(report: ReportState) -> str:
+    return report.via or report.source
+
+
+def _first(reports: Sequence[ReportState]) -> int:
+    return min(r.reported.position for r in reports)
+
+
+def _latest(reports: Sequence[ReportState]) -> datetime:
+    return max(r.reported_at for r in reports)
+
+
+def _point(report: ReportState) -> int:
+    value = report.value
+    assert isinstance(value, Count)
+    point = value.best if value.best is not None else (
+        value.low if value.low is not None else value.high)
+    assert point is not None
+    return point
+
+
+def _range(report: ReportState) -> tuple[int, int]:
+    value = report.value
+    assert isinstance(value, Count)
+    point = _point(report)
+    return (value.low if value.low is not None else point,
+            value.high if value.high is not None else point)
+
+
+Span = tuple[datetime, datetime]
+
+
+def _span(value: TimeSpan) -> Span:
+    return (time_bounds(value.start, value.precision)[0],
+            time_bounds(value.end or value.start, value.precision)[1])
+
+
+def _key(report: ReportState) -> object:
+    """What makes two reports say the same thing (times: their span)."""
+    value = report.value
+    if isinstance(value, TimeSpan):
+        return _span(value)
+    if isinstance(value, Text):
+        return " ".join(value.value.casefold().split())
+    if isinstance(value, Place):
+        return " ".join(value.name.casefold().split())
+    if isinstance(value, Flag):
+        return value.value
+    raise TypeError(f"counts are not grouped: {value!r}")
+
+
+def _contains(outer: Span, inner: Span) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def _matches(report: ReportState, key: object) -> bool:
+    """Does ``report`` speak to the group ``key``: equal, or a time span containing it."""
+    own = _key(report)
+    if isinstance(key, tuple) and isinstance(own, tuple):
+        return _contains(own, key)
+    return own == key
+
+
+def _agrees(report: ReportState, key: object) -> bool:
+    """Agreement with a preferred value: times agree when either span contains the other."""
+    own = _key(report)
+    if isinstance(key, tuple) and isinstance(own, tuple):
+        return _contains(own, key) or _contains(key, own)
+    return own == key
+
+
+def _own(members: Sequence[ReportState], key: object) -> list[ReportState]:
+    """The group's own reports (not coarser ones lending it their weight)."""
+    own = [r for r in members if _key(r) == key]
+    return own or list(members)
+
+
+def _group(reports: Sequence[ReportState]) -> list[tuple[object, list[ReportState]]]:
+    """Groups of equal values. For times, only the finest spans form groups; a coarser report
+    adds its weight to every group it contains, and forms its own only when it contains none."""
+    keys: list[object] = []
+    for report in reports:
+        key = _key(report)
+        if key not in keys:
+            keys.append(key)
+    if keys and isinstance(keys[0], tuple):
+        spans = [k for k in keys if isinstance(k, tuple)]
+        keys = [k for k in spans if not any(o != k and _contains(k, o) for o in spans)]
+    return [(key, [r for r in reports if _matches(r, key)]) for key in keys]

@@ -1,0 +1,313 @@
+"""Every rule of the best-known policy (DESIGN.md §1), each with a worked example."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from events.policy import (
+    Fact,
+    FactStatus,
+    ReportRole,
+    SourceInfo,
+    as_float,
+    describe,
+    resolve,
+)
+from events.reducer import ReportState, ReportStatus, Stamp
+from events.values import Count, Precision, Text, TimeSpan, Value
+from events.vocabulary import Rank, Reliability, Stance
+
+DAY0 = datetime(2018, 2, 10, tzinfo=UTC)
+
+SOURCES = {
+    "mfa": SourceInfo("mfa", "Russian Foreign Ministry", Reliability.C),
+    "outlets": SourceInfo("outlets", "several news outlets", Reliability.F),
+    "pentagon": SourceInfo("pentagon", "Pentagon", Reliability.B),
+    "bi": SourceInfo("bi", "Business Insider", Reliability.B),
+    "cnn": SourceInfo("cnn", "CNN", Reliability.B),
+    "social": SourceInfo("social", "Russian social media", Reliability.E),
+    "kremlin": SourceInfo("kremlin", "Kremlin", Reliability.C),
+    "wire": SourceInfo("wire", "A wire service", Reliability.A),
+    "ungraded": SourceInfo("ungraded", "An unknown blog", None),
+}
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.items: list[ReportState] = []
+
+    def add(self, source: str, value: Value, stance: Stance = Stance.CLAIMED, *,
+            day: int = 3, via: str | None = None, status: ReportStatus = ReportStatus.ACTIVE,
+            rank: Rank = Rank.NORMAL, ranked_at: int | None = None,
+            reason: str | None = None) -> ReportState:
+        position = len(self.items) + 1
+        report = ReportState(id=f"r{position}", entry="e", attribute="a", value=value,
+                             source=source, stance=stance,
+                             reported_at=DAY0 + timedelta(days=day),
+                             reported=Stamp(position, DAY0 + timedelta(days=day)), via=via,
+                             status=status, rank=rank, rank_reason=reason,
+                             ranked_at=ranked_at)
+        self.items.append(report)
+        return report
+
+    def fact(self) -> Fact:
+        fact = resolve("e", "a", self.items, SOURCES)
+        assert fact is not None
+        return fact
+
+
+def roles(fact: Fact) -> dict[str, ReportRole]:
+    return {j.report: j.role for j in fact.reports}
+
+
+def weights(fact: Fact) -> dict[str, float]:
+    return {j.report: as_float(j.weight) for j in fact.reports}
+
+
+def day(d: str, precision: Precision = Precision.DAY) -> TimeSpan:
+    return TimeSpan(d, precision)
+
+
+# -- the headline example --------------------------------------------------------------------
+
+def test_five_dead_outweighs_more_than_two_hundred_and_is_disputed() -> None:
+    r = Reports()
+    r.add("mfa", Count(best=5), Stance.CONFIRMED)
+    r.add("outlets", Count(low=200), Stance.CLAIMED)
+    fact = r.fact()
+    # weights: C confirmed 0.6 × 1.0 = 0.6; F claimed 0.5 × 0.7 = 0.35. Total 0.95, half 0.475:
+    # the point values sorted are 5 (0.6) then 200 (0.35); 5 already reaches half.
+    assert weights(fact) == {"r1": 0.6, "r2": 0.35}
+    assert fact.value == Count(best=5, low=5, high=200)
+    assert (fact.low, fact.high) == (5, 200)
+    # winner 0.6 (the range 5..5 contains 5); "more than 200" excludes 5 and weighs 0.35,
+    # which is at least a quarter of 0.6: disputed.
+    assert fact.disputed and fact.status is FactStatus.CONTESTED
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.CONTRADICTS}
+    assert fact.explanation == ("5 (Russian Foreign Ministry, confirmed, grade C) outweighs "
+                                "more than 200 (several news outlets, claimed); disputed")
+    assert [(a.value, as_float(a.weight)) for a in fact.alternatives] == [
+        (Count(best=200), 0.35)]
+
+
+# -- step 1: retraction, correction, supersession ---------------------------------------------
+
+def test_a_retracted_report_is_dropped_and_never_supports() -> None:
+    r = Reports()
+    r.add("mfa", Count(best=5), Stance.CONFIRMED)
+    r.add("outlets", Count(low=200), status=ReportStatus.RETRACTED)
+    fact = r.fact()
+    assert roles(fact)["r2"] is ReportRole.RETRACTED and weights(fact)["r2"] == 0
+    assert fact.value == Count(best=5, low=5, high=5) and not fact.disputed
+
+
+def test_a_fact_with_only_retracted_reports_does_not_exist() -> None:
+    r = Reports()
+    r.add("mfa", Count(best=5), status=ReportStatus.RETRACTED)
+    assert resolve("e", "a", r.items, SOURCES) is None
+
+
+def test_a_correction_counts_with_its_new_value_and_stance() -> None:
+    r = Reports()
+    corrected = r.add("outlets", Count(low=200))
+    corrected.value, corrected.stance = Count(best=215), Stance.CONFIRMED
+    corrected.status = ReportStatus.CORRECTED
+    fact = r.fact()
+    assert fact.value == Count(best=215, low=215, high=215)
+    assert weights(fact)["r1"] == 0.5  # F confirmed
+
+
+def test_a_sources_newer_report_supersedes_its_older_one() -> None:
+    r = Reports()
+    r.add("mfa", Count(best=5), Stance.CONFIRMED, day=5)
+    r.add("mfa", Count(best=9), Stance.CONFIRMED, day=8)
+    r.add("outlets", Count(best=5), day=6)
+    fact = r.fact()
+    assert roles(fact) == {"r1": ReportRole.SUPERSEDED, "r2": ReportRole.SUPPORTS,
+                           "r3": ReportRole.CONTRADICTS}
+    assert fact.value.best == 9  # type: ignore[union-attr]
+
+
+def test_newer_means_later_reported_at_even_when_recorded_earlier() -> None:
+    r = Reports()
+    r.add("mfa", Count(best=9), day=8)  # recorded first, reported later
+    r.add("mfa", Count(best=5), day=5)  # back-dated: recorded later, reported earlier
+    assert roles(r.fact()) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.SUPERSEDED}
+
+
+# -- step 2: ranks -----------------------------------------------------------------------------
+
+def test_a_preferred_report_wins_outright_and_the_dispute_stays_visible() -> None:
+    r = Reports()
+    r.add("wire", Count(best=200), Stance.CONFIRMED)
+    r.add("social", Count(best=2), Stance.UNCONFIRMED, rank=Rank.PREFERRED, ranked_at=9,
+          reason="named casualties")
+    fact = r.fact()
+    assert fact.value.best == 2  # type: ignore[union-attr]
+    assert fact.status is FactStatus.PREFERRED and fact.disputed
+    assert roles(fact) == {"r1": ReportRole.CONTRADICTS, "r2": ReportRole.SUPPORTS}
+    assert fact.explanation.startswith("2 (Russian social media, unconfirmed, grade E) was "
+                                       "preferred by an editor: named casualties")
+
+
+def test_the_most_recently_ranked_preferred_report_wins() -> None:
+    r = Reports()
+    r.add("wire", Text("jet"), rank=Rank.PREFERRED, ranked_at=20, reason="later")
+    r.add("cnn", Text("drone"), rank=Rank.PREFERRED, ranked_at=10, reason="earlier")
+    assert r.fact().value == Text("jet")
+
+
+def test_a_deprecated_report_is_ignored() -> None:
+    r = Reports()
+    r.add("wire", Text("jet"), rank=Rank.DEPRECATED)
+    r.add("social", Text("drone"))
+    fact = r.fact()
+    assert fact.value == Text("drone") and not fact.disputed
+    assert roles(fact)["r1"] is ReportRole.DEPRECATED and weights(fact)["r1"] == 0
+
+
+# -- step 3: weights, denials, independence ----------------------------------------------------
+
+def test_weights_are_reliability_times_stance_and_ungraded_counts_as_f() -> None:
+    r = Reports()
+    r.add("wire", Text("a"), Stance.CONFIRMED)
+    r.add("pentagon", Text("a"), Stance.CLAIMED)
+    r.add("social", Text("a"), Stance.UNCONFIRMED)
+    r.add("ungraded", Text("a"), Stance.CONFIRMED)
+    assert weights(r.fact()) == {"r1": 1.0, "r2": 0.56, "r3": 0.08, "r4": 0.5}
+
+
+def test_a_denial_weighs_against_the_value_it_denies_and_disputes_the_fact() -> None:
+    r = Reports()
+    r.add("cnn", Text("jet"), Stance.CLAIMED)  # 0.56
+    r.add("bi", Text("jet"), Stance.CLAIMED)  # 0.56 → group "jet" 1.12
+    r.add("social", Text("drone"), Stance.CONFIRMED)  # 0.2
+    r.add("wire", Text("jet"), Stance.DENIED)  # takes 1.0 × 0.7 from "jet": 1.12 − 0.7 = 0.42
+    fact = r.fact()
+    assert fact.value == Text("jet")
+    assert fact.disputed and fact.status is FactStatus.CONTESTED
+    assert roles(fact)["r4"] is ReportRole.CONTRADICTS and weights(fact)["r4"] == 0.7
+    r.add("pentagon", Text("jet"), Stance.DENIED)  # 0.56 more: "jet" floors at 0
+    assert r.fact().value == Text("drone")
+
+
+def test_reports_citing_one_origin_count_once() -> None:
+    r = Reports()
+    r.add("bi", Text("jet"), Stance.CONFIRMED, via="pentagon", day=3)  # 0.8, origin pentagon
+    r.add("cnn", Text("jet"), Stance.CONFIRMED, via="pentagon", day=4)  # 0.8, same origin
+    r.add("wire", Text("drone"), Stance.CONFIRMED, day=1)  # 1.0
+    fact = r.fact()
+    # "jet" counts once at 0.8 (not 1.6), so "drone" at 1.0 wins.
+    assert fact.value == Text("drone")
+    assert fact.explanation == ("drone (A wire service, confirmed, grade A) outweighs jet "
+                                "(Business Insider citing Pentagon, confirmed); disputed")
+
+
+# -- step 4: counts ----------------------------------------------------------------------------
+
+def test_the_weighted_median_takes_the_lower_value_on_a_tie() -> None:
+    r = Reports()
+    r.add("cnn", Count(best=10), Stance.CONFIRMED)  # 0.8
+    r.add("bi", Count(best=20), Stance.CONFIRMED)  # 0.8
+    # cumulative 0.8 of 1.6 reaches exactly half at 10: the conservative, lower value.
+    assert r.fact().value.best == 10  # type: ignore[union-attr]
+
+
+def test_low_and_high_come_from_reports_of_weight_at_least_a_fifth() -> None:
+    r = Reports()
+    r.add("wire", Count(best=5, low=4, high=8), Stance.CONFIRMED)  # 1.0
+    r.add("social", Count(low=100, high=300), Stance.UNCONFIRMED)  # 0.08: too light
+    r.add("kremlin", Count(best=3, high=6), Stance.CLAIMED)  # 0.42
+    fact = r.fact()
+    assert fact.value == Count(best=5, low=3, high=8)
+    assert roles(fact)["r2"] is ReportRole.CONTRADICTS
+    assert not fact.disputed  # 0.08 < 1.42 / 4
+
+
+def test_a_count_point_is_best_else_low_else_high() -> None:
+    r = Reports()
+    r.add("wire", Count(high=40), Stance.CONFIRMED)
+    assert r.fact().value == Count(best=40, low=40, high=40)
+
+
+# -- grouping and ties ------------------------------------------------------------------------
+
+def test_a_month_agrees_with_saturday_and_sunday_and_moves_neither() -> None:
+    r = Reports()
+    r.add("bi", day("2018-02-10"), Stance.CONFIRMED, via="pentagon", day=3)  # Saturday 0.8
+    r.add("cnn", day("2018-02-11"), Stance.CONFIRMED, day=2)  # Sunday 0.8
+    r.add("outlets", day("2018-02", Precision.MONTH), day=5)  # February 0.35, in both
+    fact = r.fact()
+    # Saturday and Sunday weigh 1.15 each; the tie goes to the most recent report: Saturday.
+    assert fact.value == day("2018-02-10")
+    assert fact.disputed
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.CONTRADICTS,
+                           "r3": ReportRole.SUPPORTS}
+    assert [a.value for a in fact.alternatives] == [day("2018-02-11")]
+
+
+def test_a_coarser_report_alone_forms_its_own_group() -> None:
+    r = Reports()
+    r.add("outlets", day("2018-02", Precision.MONTH))
+    r.add("social", day("2018-03", Precision.MONTH))
+    assert r.fact().value == day("2018-02", Precision.MONTH)
+
+
+def test_ties_go_to_the_most_recent_report_then_the_lowest_position() -> None:
+    r = Reports()
+    r.add("cnn", Text("jet"), day=3)
+    r.add("bi", Text("drone"), day=4)
+    assert r.fact().value == Text("drone")
+    r = Reports()
+    r.add("cnn", Text("jet"), day=4)
+    r.add("bi", Text("drone"), day=4)
+    assert r.fact().value == Text("jet")
+
+
+def test_equal_texts_ignore_case_and_spacing() -> None:
+    r = Reports()
+    r.add("cnn", Text("F-15  jet"))
+    r.add("bi", Text("f-15 jet"))
+    assert r.fact().status is FactStatus.CORROBORATED
+
+
+# -- step 5: dispute threshold and status ------------------------------------------------------
+
+def test_a_rival_below_a_quarter_does_not_dispute() -> None:
+    r = Reports()
+    r.add("wire", Text("jet"), Stance.CONFIRMED)  # 1.0
+    r.add("social", Text("drone"), Stance.CONFIRMED)  # 0.2 < 0.25
+    fact = r.fact()
+    assert not fact.disputed and fact.status is FactStatus.CONFIRMED
+    r.add("kremlin", Text("drone"), Stance.UNCONFIRMED)  # +0.24 → 0.44 ≥ 0.25
+    assert r.fact().disputed
+
+
+def test_status_confirmed_needs_an_a_or_b_source_confirming() -> None:
+    r = Reports()
+    r.add("kremlin", Text("jet"), Stance.CONFIRMED)
+    assert r.fact().status is FactStatus.SINGLE_SOURCE
+    r.add("mfa", Text("jet"), Stance.CLAIMED)
+    assert r.fact().status is FactStatus.CORROBORATED
+    r.add("pentagon", Text("jet"), Stance.CONFIRMED)
+    assert r.fact().status is FactStatus.CONFIRMED
+
+
+def test_two_outlets_citing_one_origin_are_a_single_source() -> None:
+    r = Reports()
+    r.add("bi", Text("jet"), via="pentagon")
+    r.add("cnn", Text("jet"), via="pentagon")
+    fact = r.fact()
+    assert fact.status is FactStatus.SINGLE_SOURCE
+    # Equal weights: the lowest position leads the sentence.
+    assert fact.explanation == ("jet (Business Insider citing Pentagon, claimed, grade B) is "
+                                "the only account")
+
+
+def test_describe_says_values_as_an_editor_would() -> None:
+    assert describe(Count(low=200)) == "more than 200"
+    assert describe(Count(high=9)) == "at most 9"
+    assert describe(Count(low=5, high=200)) == "5–200"
+    assert describe(Count(best=5, low=5, high=200)) == "5 (5–200)"
+    assert describe(TimeSpan("2018-02-07", Precision.DAY, "2018-02-08")) == \
+        "2018-02-07–2018-02-08"
