@@ -23,7 +23,13 @@ from events.errors import Conflict, DomainError, StoreUnavailable
 from events.projection import Applied, NoProjection, Projection
 from events.reducer import SourceState, Stamp, TimelineState
 from events.store import AppendSession, EventStore, Head, IdempotencyRecord
-from events.vocabulary import SCHEMA_VERSION, event_from_data, event_to_data
+from events.vocabulary import (
+    SCHEMA_VERSION,
+    event_from_data,
+    event_to_data,
+    source_stream,
+    timeline_stream,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +176,7 @@ class Appender:
                 if on_progress is not None:
                     on_progress(index + 1)
             await session.write(writer.envelopes, writer.keys)
-            await self.projection.apply(session, writer.applied)
+            await self.projection.apply(session, writer.applied, writer)
         self.batch_sizes.append(len(batch))
         for request, outcome in results:
             if request.future.done():
@@ -202,6 +208,16 @@ class _BatchWriter:
         self.keys: list[IdempotencyRecord] = []
         self.applied: list[Applied] = []
         self.caught_up: set[str] = set()
+
+    async def timeline(self, slug: str) -> TimelineState:
+        state = await self._state(timeline_stream(slug))
+        assert isinstance(state, TimelineState)
+        return state
+
+    async def source(self, source_id: str) -> SourceState:
+        state = await self._state(source_stream(source_id))
+        assert isinstance(state, SourceState)
+        return state
 
     async def _state(self, stream: str) -> StreamState:
         state = self.states.get(stream)

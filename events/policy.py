@@ -83,6 +83,26 @@ class Fact:
     explanation: str
 
 
+def fact_document(fact: Fact) -> dict[str, object]:
+    """The JSON form the read model stores and every read (present or as-of) serves."""
+    return {
+        "entry": fact.entry, "attribute": fact.attribute, "value": fact.value.to_data(),
+        "low": fact.low, "high": fact.high, "disputed": fact.disputed,
+        "status": fact.status.value, "explanation": fact.explanation,
+        "alternatives": [{"value": a.value.to_data(), "weight": as_float(a.weight),
+                          "reports": list(a.reports)} for a in fact.alternatives],
+        "reports": [{"report": j.report, "weight": as_float(j.weight), "role": j.role.value}
+                    for j in fact.reports],
+    }
+
+
+def occurred_start(fact: Fact | None) -> datetime | None:
+    """Where an entry sorts: the start of its best-known ``occurred`` span."""
+    if fact is None or not isinstance(fact.value, TimeSpan):
+        return None
+    return _span(fact.value)[0]
+
+
 def as_float(weight: int) -> float:
     return round(weight / (SCALE * SCALE), 6)
 

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.chain import Envelope
-from events.reducer import ReportStatus
+from events.facts_projection import FactWriter
+from events.reducer import ReportStatus, SourceState, TimelineState
 from events.values import Value
 from events.vocabulary import (
     DomainEvent,
@@ -42,14 +43,22 @@ class Applied:
     event: DomainEvent
 
 
+class StateView(Protocol):
+    """The folded streams as of the batch being written (the appender's write model)."""
+
+    async def timeline(self, slug: str) -> TimelineState: ...
+
+    async def source(self, source_id: str) -> SourceState: ...
+
+
 class Projection(Protocol):
-    async def apply(self, session: Any, batch: Sequence[Applied]) -> None: ...
+    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView) -> None: ...
 
 
 class NoProjection:
     """For stores without read-model tables (the in-memory store)."""
 
-    async def apply(self, session: Any, batch: Sequence[Applied]) -> None:
+    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView) -> None:
         return None
 
 
@@ -133,9 +142,10 @@ def row_changes(applied: Applied) -> tuple[str, dict[str, Any]]:
 
 
 class PostgresProjection:
-    """The read model tables: timelines, sources, entries, reports, and their checkpoint."""
+    """The read model tables: timelines, sources, entries, reports, facts, and the
+    checkpoint. Facts are recomputed one by one, only those the batch touched."""
 
-    async def apply(self, session: Any, batch: Sequence[Applied]) -> None:
+    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView) -> None:
         if not batch:
             return
         connection: AsyncConnection = session.connection
@@ -155,6 +165,7 @@ class PostgresProjection:
             await connection.execute(text(_TIMELINE_VERSION), [
                 {"slug": slug, "position": position}
                 for slug, position in timeline_versions.items()])
+        await FactWriter(connection, view).write(batch)
         await connection.execute(text(_CHECKPOINT), {
             "name": PROJECTION_NAME, "position": batch[-1].envelope.position})
 

@@ -37,6 +37,24 @@ class EntryRow:
     title: str
     merged_into: str | None
     position: int
+    occurred_start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FactRow:
+    timeline: str
+    entry: str
+    attribute: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    """Entries sorted by best-known ``occurred`` (undated last), then by when opened."""
+
+    entries: list[EntryRow]
+    has_next: bool
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +76,10 @@ class ReportRow:
     rank_reason: str | None
     retraction_reason: str | None
     position: int
+
+
+EntryCursor = tuple[datetime | None, int]
+_ENTRY_COLUMNS = "timeline, id, title, merged_into, position, occurred_start"
 
 
 def _rows(cls: type[Any], result: Any) -> list[Any]:
@@ -88,16 +110,52 @@ class ReadModel:
         return await self._fetch(SourceRow, sql + " WHERE id = ANY(:ids) ORDER BY id",
                                  ids=list(ids))
 
-    async def entries(self, timeline: str) -> list[EntryRow]:
-        return await self._fetch(EntryRow, "SELECT timeline, id, title, merged_into, position "
-                                 "FROM entries WHERE timeline = :timeline "
-                                 "AND merged_into IS NULL ORDER BY position", timeline=timeline)
+    async def entries(self, timeline: str, first: int, after: EntryCursor | None = None,
+                      occurred_from: datetime | None = None,
+                      occurred_to: datetime | None = None) -> EntryPage:
+        where = "timeline = :timeline AND merged_into IS NULL"
+        params: dict[str, Any] = {"timeline": timeline}
+        if occurred_from is not None:
+            where += " AND occurred_start >= :occurred_from"
+            params["occurred_from"] = occurred_from
+        if occurred_to is not None:
+            where += " AND occurred_start < :occurred_to"
+            params["occurred_to"] = occurred_to
+        async with self.engine.connect() as connection:
+            total = (await connection.execute(text(
+                f"SELECT count(*) FROM entries WHERE {where}"), params)).scalar_one()  # noqa: S608
+            page = where
+            if after is not None:
+                page += (" AND (coalesce(occurred_start, 'infinity'::timestamptz), position) > "
+                         "(coalesce(CAST(:after_start AS timestamptz), "
+                         "'infinity'::timestamptz), :after_position)")
+                params.update(after_start=after[0], after_position=after[1])
+            rows = _rows(EntryRow, await connection.execute(text(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {page} "  # noqa: S608
+                "ORDER BY coalesce(occurred_start, 'infinity'::timestamptz), position "
+                "LIMIT :limit"), {**params, "limit": first + 1}))
+        return EntryPage(rows[:first], len(rows) > first, int(total))
 
     async def entry(self, timeline: str, entry_id: str) -> EntryRow | None:
-        rows = await self._fetch(EntryRow, "SELECT timeline, id, title, merged_into, position "
+        rows = await self._fetch(EntryRow, f"SELECT {_ENTRY_COLUMNS} "  # noqa: S608
                                  "FROM entries WHERE timeline = :timeline AND id = :id",
                                  timeline=timeline, id=entry_id)
         return rows[0] if rows else None
+
+    async def merged_into(self, timeline: str, entry_ids: Sequence[str]) -> dict[str, str]:
+        """Entries merged into any of ``entry_ids``, mapped to the one they live on."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(text(
+                "SELECT id, merged_into FROM entries WHERE timeline = :timeline "
+                "AND merged_into = ANY(:entries)"), {"timeline": timeline,
+                                                     "entries": list(entry_ids)})
+            return {row.id: row.merged_into for row in rows}
+
+    async def facts(self, timeline: str, entry_ids: Sequence[str]) -> list[FactRow]:
+        return await self._fetch(FactRow, "SELECT timeline, entry, attribute, document "
+                                 "FROM facts WHERE timeline = :timeline "
+                                 "AND entry = ANY(:entries) ORDER BY entry, attribute",
+                                 timeline=timeline, entries=list(entry_ids))
 
     async def reports(self, timeline: str, entry_ids: Sequence[str] | None = None,
                       report_ids: Sequence[str] | None = None) -> list[ReportRow]:

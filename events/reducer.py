@@ -87,6 +87,7 @@ class TimelineState:
     reports: dict[str, ReportState] = field(default_factory=dict)
     value_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
     merged: set[str] = field(default_factory=set)
+    by_fact: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -121,6 +122,18 @@ class TimelineState:
                 return kind
         return None
 
+    def fact_reports(self, entry_id: str, attribute: str) -> list[ReportState]:
+        """Every report on one attribute of an entry, including entries merged into it."""
+        return [self.reports[r] for member in self.merged_group(entry_id)
+                for r in self.by_fact.get((member, attribute), [])]
+
+    def attributes(self, entry_id: str) -> list[str]:
+        group = set(self.merged_group(entry_id))
+        return sorted({attribute for entry, attribute in self.by_fact if entry in group})
+
+    def live_entries(self) -> list[EntryState]:
+        return [e for e in self.entries.values() if e.merged_into is None]
+
     def apply(self, event: DomainEvent, stamp: Stamp) -> TimelineState:
         if isinstance(event, TimelineCreated):
             self.title, self.description, self.created = event.title, event.description, stamp
@@ -132,6 +145,7 @@ class TimelineState:
                 source=event.source, stance=event.stance, reported_at=event.reported_at,
                 reported=stamp, via=event.via, quote=event.quote, url=event.url)
             self.value_kinds.setdefault((event.entry, event.attribute), event.value.kind)
+            self.by_fact.setdefault((event.entry, event.attribute), []).append(event.report)
         elif isinstance(event, ReportCorrected):
             report = self.reports[event.report]
             report.value = event.value if event.value is not None else report.value

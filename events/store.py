@@ -74,6 +74,8 @@ _SELECT_STREAM = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
                   "WHERE stream = :stream AND version > :version ORDER BY version")
 _SELECT_AFTER = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
                  "WHERE position > :after ORDER BY position LIMIT :limit")
+_SELECT_WORLD = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
+                 "WHERE (stream = :stream OR stream LIKE 'source:%')")
 _SELECT_KEYS = (
     "SELECT k.key, k.fingerprint, "  # noqa: S608
     + ", ".join("e." + c for c in _COLUMNS.split(", "))
@@ -187,6 +189,18 @@ class PostgresEventStore:
     async def read_stream(self, stream: str) -> list[Envelope]:
         async with self.engine.connect() as connection:
             return await PostgresAppendSession(connection).stream_since(stream, 0)
+
+    async def read_timeline_world(self, slug: str,
+                                  recorded_until: datetime | None = None) -> list[Envelope]:
+        """A timeline's stream and every source stream, in position order."""
+        params: dict[str, Any] = {"stream": f"timeline:{slug}"}
+        sql = _SELECT_WORLD
+        if recorded_until is not None:
+            sql += " AND recorded_at <= :until"
+            params["until"] = recorded_until
+        async with self.engine.connect() as connection:
+            result = await connection.execute(text(sql + " ORDER BY position"), params)
+            return [_envelope(row) for row in result]
 
 
 class MemoryEventStore:

@@ -9,7 +9,8 @@ from strawberry.types import Info
 
 from api.auth import require_writer
 from api.graphql import inputs
-from api.graphql.types import Entry, Event, Report, Source, Timeline
+from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
+from api.graphql.views import PresentView
 from events.appender import AppendResult
 from events.commands import parse_command
 from events.errors import BadInput, NotFound
@@ -38,11 +39,15 @@ def _timeline_of(result: AppendResult) -> str:
     return result.envelope.stream.split(":", 1)[1]
 
 
+def _view(info: Info, slug: str) -> PresentView:
+    return PresentView(info.context.read_model, slug)
+
+
 async def _timeline(info: Info, slug: str) -> Timeline:
     row = await info.context.read_model.timeline(slug)
     if row is None:
         raise NotFound(f"timeline {slug!r} does not exist", field="timeline")
-    return Timeline.from_row(row)
+    return Timeline.from_row(row, _view(info, slug))
 
 
 async def _source(info: Info, source_id: str) -> Source:
@@ -53,17 +58,29 @@ async def _source(info: Info, source_id: str) -> Source:
 
 
 async def _entry(info: Info, timeline: str, entry_id: str) -> Entry:
-    row = await info.context.read_model.entry(timeline, entry_id)
+    view = _view(info, timeline)
+    row = await view.entry(entry_id)
     if row is None:
         raise NotFound(f"entry {entry_id!r} does not exist", field="entry")
-    return Entry.from_row(row)
+    return Entry.from_row(row, view)
 
 
-async def _report(info: Info, timeline: str, report_id: str) -> Report:
-    rows = await info.context.read_model.reports(timeline, report_ids=[report_id])
+async def _report_and_fact(info: Info, result: AppendResult) -> tuple[Report, Fact | None]:
+    """The report a mutation touched, and the fact it bears on as it now stands."""
+    timeline = _timeline_of(result)
+    rows = await info.context.read_model.reports(timeline,
+                                                 report_ids=[result.envelope.data["report"]])
     if not rows:
-        raise NotFound(f"report {report_id!r} does not exist", field="report")
-    return Report.from_row(rows[0])
+        raise NotFound(f"report {result.envelope.data['report']!r} does not exist",
+                       field="report")
+    report = rows[0]
+    view = _view(info, timeline)
+    entry = await view.entry(report.entry)
+    fact = None
+    if entry is not None:
+        fact = next((Fact.from_row(f, view) for f in await view.facts(entry.id)
+                     if f.attribute == report.attribute), None)
+    return Report.from_row(report), fact
 
 
 @strawberry.type
@@ -93,24 +110,32 @@ class OpenEntryPayload:
 @strawberry.type
 class ReportFactPayload:
     report: Report
+    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
+                                         "null when no live report on it remains.")
     event: Event
 
 
 @strawberry.type
 class CorrectReportPayload:
     report: Report
+    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
+                                         "null when no live report on it remains.")
     event: Event
 
 
 @strawberry.type
 class RetractReportPayload:
     report: Report
+    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
+                                         "null when no live report on it remains.")
     event: Event
 
 
 @strawberry.type
 class RankReportPayload:
     report: Report
+    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
+                                         "null when no live report on it remains.")
     event: Event
 
 
@@ -152,28 +177,32 @@ class Mutation:
     @strawberry.mutation
     async def report_fact(self, info: Info, input: inputs.ReportFactInput) -> ReportFactPayload:
         result = await append(info, "reportFact", input)
-        report = await _report(info, _timeline_of(result), result.envelope.data["report"])
-        return ReportFactPayload(report=report, event=Event.from_envelope(result.envelope))
+        report, fact = await _report_and_fact(info, result)
+        return ReportFactPayload(report=report, fact=fact,
+                                 event=Event.from_envelope(result.envelope))
 
     @strawberry.mutation
     async def correct_report(self, info: Info,
                              input: inputs.CorrectReportInput) -> CorrectReportPayload:
         result = await append(info, "correctReport", input)
-        report = await _report(info, _timeline_of(result), result.envelope.data["report"])
-        return CorrectReportPayload(report=report, event=Event.from_envelope(result.envelope))
+        report, fact = await _report_and_fact(info, result)
+        return CorrectReportPayload(report=report, fact=fact,
+                                    event=Event.from_envelope(result.envelope))
 
     @strawberry.mutation
     async def retract_report(self, info: Info,
                              input: inputs.RetractReportInput) -> RetractReportPayload:
         result = await append(info, "retractReport", input)
-        report = await _report(info, _timeline_of(result), result.envelope.data["report"])
-        return RetractReportPayload(report=report, event=Event.from_envelope(result.envelope))
+        report, fact = await _report_and_fact(info, result)
+        return RetractReportPayload(report=report, fact=fact,
+                                    event=Event.from_envelope(result.envelope))
 
     @strawberry.mutation
     async def rank_report(self, info: Info, input: inputs.RankReportInput) -> RankReportPayload:
         result = await append(info, "rankReport", input)
-        report = await _report(info, _timeline_of(result), result.envelope.data["report"])
-        return RankReportPayload(report=report, event=Event.from_envelope(result.envelope))
+        report, fact = await _report_and_fact(info, result)
+        return RankReportPayload(report=report, fact=fact,
+                                 event=Event.from_envelope(result.envelope))
 
     @strawberry.mutation
     async def merge_entries(self, info: Info,

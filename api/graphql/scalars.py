@@ -6,22 +6,17 @@ through; ``events/`` itself never imports strawberry.
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
+from events.as_of import Axis
+from events.policy import FactStatus, ReportRole
 from events.reducer import ReportStatus
 from events.values import Precision
 from events.vocabulary import Rank, Reliability, SourceKind, Stance
 
-for _enum in (Precision, Stance, Reliability, Rank, SourceKind, ReportStatus):
+for _enum in (Precision, Stance, Reliability, Rank, SourceKind, ReportStatus, FactStatus,
+              ReportRole, Axis):
     strawberry.enum(_enum)
 
-
-@strawberry.enum
-class Axis(Enum):
-    RECORDED = "RECORDED"
-    REPORTED = "REPORTED"
-
-
-__all__ = ["Axis", "Precision", "Rank", "Reliability", "ReportStatus", "SourceKind", "Stance"]
+__all__ = ["Axis", "FactStatus", "Precision", "Rank", "Reliability", "ReportRole",
+           "ReportStatus", "SourceKind", "Stance"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Annotated, Any, cast
 
@@ -9,9 +10,20 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.scalars import Precision, Rank, Reliability, ReportStatus, SourceKind, Stance
+from api.graphql.scalars import (
+    FactStatus,
+    Precision,
+    Rank,
+    Reliability,
+    ReportRole,
+    ReportStatus,
+    SourceKind,
+    Stance,
+)
+from api.graphql.views import TimelineView
 from events.chain import Envelope
-from events.read_model import EntryRow, ReportRow, SourceRow, TimelineRow
+from events.errors import BadInput
+from events.read_model import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
 
 
 @strawberry.type(description="A UCDP-style count: best estimate and range.")
@@ -124,46 +136,180 @@ class Report:
                    position=row.position)
 
 
+@strawberry.type(description="A report's weight and role in the fact it bears on.")
+class FactReport:
+    report: Report
+    weight: float
+    role: ReportRole
+
+
+@strawberry.type(description="A value the fact did not settle on, with its weight.")
+class Alternative:
+    value: Value
+    weight: float
+    reports: list[Report]
+
+
+@strawberry.type(description="The best-known value of one attribute, with the disagreement.")
+class Fact:
+    document: strawberry.Private[dict[str, Any]]
+    view: strawberry.Private[TimelineView]
+    attribute: str
+    low: int | None
+    high: int | None
+    disputed: bool
+    status: FactStatus
+    explanation: str = strawberry.field(description="One plain sentence: why this value.")
+
+    @strawberry.field
+    def value(self) -> Value:
+        return value_from_data(self.document["value"])
+
+    async def _reports(self) -> dict[str, Report]:
+        rows = await self.view.reports(self.document["entry"])
+        return {r.id: Report.from_row(r) for r in rows}
+
+    @strawberry.field(description="Every report on this attribute, with its weight and role.")
+    async def reports(self) -> list[FactReport]:
+        by_id = await self._reports()
+        return [FactReport(report=by_id[j["report"]], weight=j["weight"],
+                           role=ReportRole(j["role"]))
+                for j in self.document["reports"] if j["report"] in by_id]
+
+    @strawberry.field
+    async def alternatives(self) -> list[Alternative]:
+        by_id = await self._reports()
+        return [Alternative(value=value_from_data(a["value"]), weight=a["weight"],
+                            reports=[by_id[r] for r in a["reports"] if r in by_id])
+                for a in self.document["alternatives"]]
+
+    @classmethod
+    def from_row(cls, row: FactRow, view: TimelineView) -> Fact:
+        doc = row.document
+        return cls(document=doc, view=view, attribute=row.attribute, low=doc["low"],
+                   high=doc["high"], disputed=doc["disputed"],
+                   status=FactStatus(doc["status"]), explanation=doc["explanation"])
+
+
 @strawberry.type(description="One thing that happened on a timeline.")
 class Entry:
     row: strawberry.Private[EntryRow]
+    view: strawberry.Private[TimelineView]
     id: str
     title: str
 
     @strawberry.field(description="Every report ever made about the entry, retracted included.")
-    async def reports(self, info: Info) -> list[Report]:
-        rows = await info.context.read_model.reports(self.row.timeline, entry_ids=[self.id])
-        return [Report.from_row(r) for r in rows]
+    async def reports(self) -> list[Report]:
+        return [Report.from_row(r) for r in await self.view.reports(self.id)]
+
+    @strawberry.field(description="The best-known facts, one per attribute.")
+    async def facts(self) -> list[Fact]:
+        return [Fact.from_row(f, self.view) for f in await self.view.facts(self.id)]
+
+    @strawberry.field
+    async def fact(self, attribute: str) -> Fact | None:
+        for fact in await self.view.facts(self.id):
+            if fact.attribute == attribute:
+                return Fact.from_row(fact, self.view)
+        return None
+
+    @strawberry.field(description="When it happened: the best-known value of `occurred`.")
+    async def occurred(self) -> TimeSpan | None:
+        value = await self._value("occurred")
+        return value if isinstance(value, TimeSpan) else None
+
+    @strawberry.field(description="Where it happened: the best-known value of `place`.")
+    async def place(self) -> Place | None:
+        value = await self._value("place")
+        return value if isinstance(value, Place) else None
+
+    async def _value(self, attribute: str) -> Count | Text | TimeSpan | Place | Flag | None:
+        for fact in await self.view.facts(self.id):
+            if fact.attribute == attribute:
+                return value_from_data(fact.document["value"])
+        return None
 
     @classmethod
-    def from_row(cls, row: EntryRow) -> Entry:
-        return cls(row=row, id=row.id, title=row.title)
+    def from_row(cls, row: EntryRow, view: TimelineView) -> Entry:
+        return cls(row=row, view=view, id=row.id, title=row.title)
+
+
+@strawberry.type
+class EntryEdge:
+    cursor: str
+    node: Entry
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="Entries in order of best-known `occurred`, undated last.")
+class EntryConnection:
+    edges: list[EntryEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field
+    def nodes(self) -> list[Entry]:
+        return [edge.node for edge in self.edges]
+
+
+MAX_FIRST = 500
 
 
 @strawberry.type(description="A story being followed: the unit users query and embed.")
 class Timeline:
+    view: strawberry.Private[TimelineView]
     slug: str
     title: str
     description: str | None
     version: int = strawberry.field(description="The last log position applied.")
 
     @strawberry.field
-    async def entries(self, info: Info) -> list[Entry]:
-        return [Entry.from_row(r) for r in await info.context.read_model.entries(self.slug)]
+    async def entries(self, first: int = 100, after: str | None = None,
+                      from_: Annotated[datetime | None, strawberry.argument(name="from")]
+                      = None, to: datetime | None = None) -> EntryConnection:
+        if not 0 <= first <= MAX_FIRST:
+            raise BadInput(f"first must be between 0 and {MAX_FIRST}", field="first")
+        page = await self.view.entries(first, decode_cursor(after) if after else None,
+                                       from_, to)
+        edges = [EntryEdge(cursor=encode_cursor(e), node=Entry.from_row(e, self.view))
+                 for e in page.entries]
+        return EntryConnection(edges=edges, total_count=page.total, page_info=PageInfo(
+            has_next_page=page.has_next, has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None))
 
     @strawberry.field
-    async def entry(self, info: Info, id: str) -> Entry | None:
-        row = await info.context.read_model.entry(self.slug, id)
-        if row is None:
-            return None
-        if row.merged_into is not None:
-            row = await info.context.read_model.entry(self.slug, row.merged_into)
-        return None if row is None else Entry.from_row(row)
+    async def entry(self, id: str) -> Entry | None:
+        row = await self.view.entry(id)
+        return None if row is None else Entry.from_row(row, self.view)
 
     @classmethod
-    def from_row(cls, row: TimelineRow) -> Timeline:
-        return cls(slug=row.slug, title=row.title, description=row.description,
+    def from_row(cls, row: TimelineRow, view: TimelineView) -> Timeline:
+        return cls(view=view, slug=row.slug, title=row.title, description=row.description,
                    version=row.version)
+
+
+def encode_cursor(row: EntryRow) -> str:
+    start = row.occurred_start.isoformat() if row.occurred_start else ""
+    return base64.urlsafe_b64encode(f"entry:{start}|{row.position}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> EntryCursor:
+    try:
+        kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        start, _, position = rest.rpartition("|")
+        if kind != "entry":
+            raise ValueError(kind)
+        return (datetime.fromisoformat(start) if start else None, int(position))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadInput("after is not a cursor this API gave out", field="after") from e
 
 
 @strawberry.type(description="One stored event with its full envelope.")

@@ -55,10 +55,10 @@ async def test_every_mutation_answers_with_its_payload(seeded: Api) -> None:
                           "entry { id reports { id status } }")
     assert merged["entry"] == {"id": "tank", "reports": [{"id": "r1", "status": "RETRACTED"},
                                                          {"id": "r2", "status": "ACTIVE"}]}
-    body = await api.post("{ timeline(slug: \"khasham\") { version entries { id } "
+    body = await api.post("{ timeline(slug: \"khasham\") { version entries { nodes { id } } "
                           "entry(id: \"t72\") { id } } }")
     assert body["data"]["timeline"] == {"version": await api.scalar(
-        "SELECT max(position) FROM events"), "entries": [{"id": "tank"}],
+        "SELECT max(position) FROM events"), "entries": {"nodes": [{"id": "tank"}]},
         "entry": {"id": "tank"}}
 
 

@@ -1,0 +1,176 @@
+"""One timeline as a read sees it: the present (read model) or a past moment (replayed).
+
+GraphQL types only talk to a ``TimelineView``, so every field honours the ``asOf``/``axis``
+of the enclosing ``timeline(...)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from strawberry.dataloader import DataLoader
+
+from events.as_of import Axis, Folded, fold
+from events.policy import fact_document, occurred_start
+from events.read_model import (
+    EntryCursor,
+    EntryPage,
+    EntryRow,
+    FactRow,
+    ReadModel,
+    ReportRow,
+    TimelineRow,
+)
+from events.reducer import EntryState, ReportState
+from events.store import PostgresEventStore
+from events.timeline_facts import fact_of, facts_of_entry, source_info
+
+
+class TimelineView(Protocol):
+    slug: str
+
+    async def row(self) -> TimelineRow | None: ...
+
+    async def entries(self, first: int, after: EntryCursor | None,
+                      occurred_from: datetime | None,
+                      occurred_to: datetime | None) -> EntryPage: ...
+
+    async def entry(self, entry_id: str) -> EntryRow | None: ...
+
+    async def reports(self, entry_id: str) -> list[ReportRow]: ...
+
+    async def facts(self, entry_id: str) -> list[FactRow]: ...
+
+
+class PresentView:
+    """The read model as committed. Facts and reports go through DataLoaders, so a page of
+    entries costs one query for all their facts and one for all their reports."""
+
+    def __init__(self, read_model: ReadModel, slug: str) -> None:
+        self.read_model = read_model
+        self.slug = slug
+        self._facts = DataLoader(load_fn=self._load_facts)
+        self._reports = DataLoader(load_fn=self._load_reports)
+
+    async def row(self) -> TimelineRow | None:
+        return await self.read_model.timeline(self.slug)
+
+    async def entries(self, first: int, after: EntryCursor | None,
+                      occurred_from: datetime | None,
+                      occurred_to: datetime | None) -> EntryPage:
+        return await self.read_model.entries(self.slug, first, after, occurred_from,
+                                             occurred_to)
+
+    async def entry(self, entry_id: str) -> EntryRow | None:
+        row = await self.read_model.entry(self.slug, entry_id)
+        if row is not None and row.merged_into is not None:
+            row = await self.read_model.entry(self.slug, row.merged_into)
+        return row
+
+    async def facts(self, entry_id: str) -> list[FactRow]:
+        return await self._facts.load(entry_id)
+
+    async def reports(self, entry_id: str) -> list[ReportRow]:
+        return await self._reports.load(entry_id)
+
+    async def _load_facts(self, entry_ids: list[str]) -> list[list[FactRow]]:
+        found: dict[str, list[FactRow]] = {e: [] for e in entry_ids}
+        for fact in await self.read_model.facts(self.slug, entry_ids):
+            found[fact.entry].append(fact)
+        return [found[e] for e in entry_ids]
+
+    async def _load_reports(self, entry_ids: list[str]) -> list[list[ReportRow]]:
+        found: dict[str, list[ReportRow]] = {e: [] for e in entry_ids}
+        merged = await self.read_model.merged_into(self.slug, entry_ids)
+        for report in await self.read_model.reports(self.slug, entry_ids=entry_ids):
+            found[merged.get(report.entry, report.entry)].append(report)
+        return [found[e] for e in entry_ids]
+
+
+class AsOfView:
+    """The timeline replayed from the log up to a moment, on one of the two clocks."""
+
+    def __init__(self, folded: Folded, slug: str) -> None:
+        self.folded = folded
+        self.slug = slug
+        self.sources = source_info(folded.sources)
+        self._facts: dict[str, list[FactRow]] = {}
+
+    @classmethod
+    async def load(cls, store: PostgresEventStore, slug: str, as_of: datetime,
+                   axis: Axis) -> AsOfView:
+        envelopes = await store.read_timeline_world(
+            slug, recorded_until=as_of if axis is Axis.RECORDED else None)
+        return cls(fold(envelopes, slug, axis, as_of), slug)
+
+    async def row(self) -> TimelineRow | None:
+        timeline = self.folded.timeline
+        if timeline.created is None:
+            return None
+        return TimelineRow(slug=self.slug, title=timeline.title,
+                           description=timeline.description, version=self.folded.position,
+                           created_at=timeline.created.recorded_at)
+
+    async def entries(self, first: int, after: EntryCursor | None,
+                      occurred_from: datetime | None,
+                      occurred_to: datetime | None) -> EntryPage:
+        rows = [self._entry_row(e) for e in self.folded.timeline.live_entries()]
+        if occurred_from is not None:
+            rows = [r for r in rows if r.occurred_start and r.occurred_start >= occurred_from]
+        if occurred_to is not None:
+            rows = [r for r in rows if r.occurred_start and r.occurred_start < occurred_to]
+        rows.sort(key=_sort_key)
+        total = len(rows)
+        if after is not None:
+            rows = [r for r in rows if _sort_key(r) > _cursor_key(after)]
+        return EntryPage(rows[:first], len(rows) > first, total)
+
+    async def entry(self, entry_id: str) -> EntryRow | None:
+        timeline = self.folded.timeline
+        if entry_id not in timeline.entries:
+            return None
+        return self._entry_row(timeline.entries[timeline.survivor_of(entry_id)])
+
+    async def facts(self, entry_id: str) -> list[FactRow]:
+        if entry_id not in self._facts:
+            self._facts[entry_id] = [
+                FactRow(self.slug, f.entry, f.attribute, fact_document(f))
+                for f in facts_of_entry(self.folded.timeline, entry_id, self.sources)]
+        return self._facts[entry_id]
+
+    async def reports(self, entry_id: str) -> list[ReportRow]:
+        timeline = self.folded.timeline
+        group = set(timeline.merged_group(entry_id))
+        return [self._report_row(r) for r in timeline.reports.values() if r.entry in group]
+
+    def _entry_row(self, entry: EntryState) -> EntryRow:
+        timeline = self.folded.timeline
+        occurred = None
+        if "occurred" in timeline.attributes(entry.id):
+            occurred = occurred_start(fact_of(timeline, entry.id, "occurred", self.sources))
+        return EntryRow(timeline=self.slug, id=entry.id, title=entry.title,
+                        merged_into=entry.merged_into, position=entry.opened.position,
+                        occurred_start=occurred)
+
+    def _report_row(self, report: ReportState) -> ReportRow:
+        return ReportRow(
+            timeline=self.slug, id=report.id, entry=report.entry, attribute=report.attribute,
+            value=report.value.to_data(), source=report.source, via=report.via,
+            stance=report.stance.value, reported_at=report.reported_at,
+            recorded_at=report.reported.recorded_at, quote=report.quote, url=report.url,
+            status=report.status.value, rank=report.rank.value, rank_reason=report.rank_reason,
+            retraction_reason=report.retraction_reason, position=report.reported.position)
+
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=None)
+
+
+def _sort_key(row: EntryRow) -> tuple[bool, datetime, int]:
+    start = row.occurred_start
+    return (start is None, start.replace(tzinfo=None) if start else _FAR_FUTURE, row.position)
+
+
+def _cursor_key(cursor: EntryCursor) -> tuple[bool, datetime, int]:
+    start, position = cursor
+    return (start is None, start.replace(tzinfo=None) if start else _FAR_FUTURE, position)

@@ -1,0 +1,64 @@
+"""What the log said at a past moment, on either clock (DESIGN.md §1, two time axes).
+
+``RECORDED``: every event the store had committed by T. ``REPORTED``: reports, corrections
+and retractions whose ``reported_at`` is at most T, judged with every editorial event
+(timelines, entries, sources, grades, ranks, merges) as it stands today. Pure: a fold over
+envelopes in position order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from events.chain import Envelope
+from events.reducer import SourceState, Stamp, TimelineState
+from events.vocabulary import (
+    FactReported,
+    ReportCorrected,
+    ReportRanked,
+    ReportRetracted,
+    event_from_data,
+)
+
+
+class Axis(Enum):
+    RECORDED = "RECORDED"
+    REPORTED = "REPORTED"
+
+
+@dataclass(slots=True)
+class Folded:
+    timeline: TimelineState
+    sources: dict[str, SourceState] = field(default_factory=dict)
+    position: int = 0  # the last position applied to the timeline
+
+
+def fold(envelopes: Iterable[Envelope], slug: str, axis: Axis, until: datetime) -> Folded:
+    """Fold one timeline's stream and every source stream as they stood at ``until``."""
+    folded = Folded(TimelineState(slug))
+    stream = f"timeline:{slug}"
+    for envelope in envelopes:
+        if axis is Axis.RECORDED and envelope.recorded_at > until:
+            break  # positions are in commit order and recorded_at never goes backwards
+        event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+        stamp = Stamp(envelope.position, envelope.recorded_at)
+        if envelope.stream.startswith("source:"):
+            source_id = envelope.stream.split(":", 1)[1]
+            folded.sources.setdefault(source_id, SourceState(source_id)).apply(event, stamp)
+            continue
+        if envelope.stream != stream:
+            continue
+        if axis is Axis.REPORTED:
+            if isinstance(event, FactReported) and event.reported_at > until:
+                continue
+            if isinstance(event, ReportCorrected | ReportRetracted) and (
+                    event.reported_at > until or event.report not in folded.timeline.reports):
+                continue
+            if isinstance(event, ReportRanked) and event.report not in folded.timeline.reports:
+                continue
+        folded.timeline.apply(event, stamp)
+        folded.position = envelope.position
+    return folded

@@ -1,0 +1,123 @@
+"""Recompute the facts a batch touched and write them, in the append's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events.policy import SourceInfo, fact_document, occurred_start
+from events.timeline_facts import cited_sources, fact_of
+from events.vocabulary import (
+    EntriesMerged,
+    FactReported,
+    ReportCorrected,
+    ReportRanked,
+    ReportRetracted,
+    SourceGraded,
+)
+
+if TYPE_CHECKING:
+    from events.projection import Applied, StateView
+
+FactKey = tuple[str, str, str]  # timeline, entry, attribute
+
+_UPSERT = ("INSERT INTO facts (timeline, entry, attribute, document) "
+           "VALUES (:timeline, :entry, :attribute, CAST(:document AS jsonb)) "
+           "ON CONFLICT (timeline, entry, attribute) DO UPDATE SET document = excluded.document")
+_DELETE = ("DELETE FROM facts "
+           "WHERE timeline = :timeline AND entry = :entry AND attribute = :attribute")
+_DELETE_ENTRY = "DELETE FROM facts WHERE timeline = :timeline AND entry = :entry"
+_OCCURRED = ("UPDATE entries SET occurred_start = :start "
+             "WHERE timeline = :timeline AND id = :entry")
+_CITING = ("SELECT DISTINCT timeline, entry, attribute FROM reports "
+           "WHERE source = ANY(:sources) OR via = ANY(:sources)")
+
+
+@dataclass(slots=True)
+class _Touched:
+    """What a batch changed that facts depend on."""
+
+    facts: set[FactKey] = field(default_factory=set)
+    reports: set[tuple[str, str]] = field(default_factory=set)
+    entries: set[tuple[str, str]] = field(default_factory=set)
+    graded: set[str] = field(default_factory=set)
+    merged: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def by(cls, batch: Sequence[Applied]) -> _Touched:
+        touched = cls()
+        for applied in batch:
+            event, slug = applied.event, applied.envelope.stream.split(":", 1)[1]
+            if isinstance(event, FactReported):
+                touched.facts.add((slug, event.entry, event.attribute))
+            elif isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
+                touched.reports.add((slug, event.report))
+            elif isinstance(event, SourceGraded):
+                touched.graded.add(event.source)
+            elif isinstance(event, EntriesMerged):
+                touched.merged.append((slug, event.duplicate))
+                touched.entries.add((slug, event.survivor))
+        return touched
+
+
+class FactWriter:
+    def __init__(self, connection: AsyncConnection, view: StateView) -> None:
+        self.connection = connection
+        self.view = view
+        self.sources: dict[str, SourceInfo] = {}
+
+    async def write(self, batch: Sequence[Applied]) -> None:
+        touched = _Touched.by(batch)
+        if touched.graded:
+            rows = await self.connection.execute(text(_CITING),
+                                                 {"sources": sorted(touched.graded)})
+            touched.facts.update((row.timeline, row.entry, row.attribute) for row in rows)
+        for slug, duplicate in touched.merged:
+            await self.connection.execute(text(_DELETE_ENTRY),
+                                          {"timeline": slug, "entry": duplicate})
+        upserts: list[dict[str, Any]] = []
+        deletes: list[dict[str, Any]] = []
+        occurred: list[dict[str, Any]] = []
+        for slug, entry, attribute in await self._fact_keys(touched):
+            timeline = await self.view.timeline(slug)
+            sources = await self._sources(cited_sources(timeline, entry, attribute))
+            fact = fact_of(timeline, entry, attribute, sources)
+            params = {"timeline": slug, "entry": entry, "attribute": attribute}
+            if fact is None:
+                deletes.append(params)
+            else:
+                upserts.append({**params, "document": json.dumps(fact_document(fact))})
+            if attribute == "occurred":
+                occurred.append({"timeline": slug, "entry": entry,
+                                 "start": occurred_start(fact)})
+        for statement, params_list in ((_UPSERT, upserts), (_DELETE, deletes),
+                                       (_OCCURRED, occurred)):
+            if params_list:
+                await self.connection.execute(text(statement), params_list)
+
+    async def _fact_keys(self, touched: _Touched) -> list[FactKey]:
+        """Each touched fact under the entry it now lives on, in a stable order."""
+        keys: set[FactKey] = set()
+        for slug, entry, attribute in touched.facts:
+            timeline = await self.view.timeline(slug)
+            keys.add((slug, timeline.survivor_of(entry), attribute))
+        for slug, report_id in touched.reports:
+            timeline = await self.view.timeline(slug)
+            report = timeline.reports[report_id]
+            keys.add((slug, timeline.survivor_of(report.entry), report.attribute))
+        for slug, entry in touched.entries:
+            timeline = await self.view.timeline(slug)
+            survivor = timeline.survivor_of(entry)
+            keys.update((slug, survivor, a) for a in timeline.attributes(survivor))
+        return sorted(keys)
+
+    async def _sources(self, ids: set[str]) -> dict[str, SourceInfo]:
+        for source_id in ids - set(self.sources):
+            state = await self.view.source(source_id)
+            self.sources[source_id] = SourceInfo(state.id, state.name, state.reliability)
+        return {i: self.sources[i] for i in ids}
