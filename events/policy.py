@@ -284,7 +284,8 @@ class _Judge:
               f"grade {self.reliability(lead).value})"
         suffix = "; disputed" if disputed else ""
         if self.preferred is not None:
-            return f"{who} was preferred by an editor: {self.preferred.rank_reason}{suffix}"
+            reason = (self.preferred.rank_reason or "").rstrip(". ")
+            return f"{who} was preferred by an editor: {reason}{suffix}"
         if alternatives:
             rival_reports = [r for r in self.reports if r.id in alternatives[0].reports]
             rival = max(rival_reports, key=lambda r: (self.weights[r.id], -r.reported.position))

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.errors import DomainError
-from events.reducer import ReportStatus, Stamp, TimelineState
+from events.reducer import ReportStatus, SourceState, Stamp, TimelineState
+from events.timeline_facts import facts_of_entry, source_info
 from events.vocabulary import event_from_data, event_to_data
 from tests.unit.test_decisions import T0, World
 
@@ -86,3 +87,27 @@ def test_the_write_model_never_breaks_its_own_rules(
     assert same.states == world.states
     retracted = [r for r in timeline.reports.values() if r.status is ReportStatus.RETRACTED]
     assert all(r.retraction_reason for r in retracted)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(commands, max_size=30), st.integers(min_value=0, max_value=30))
+def test_replaying_a_prefix_then_the_rest_equals_replaying_all(
+        script: list[tuple[str, dict[str, Any]]], cut: int) -> None:
+    world, accepted = run_all(script)
+    sources = source_info({k.split(":", 1)[1]: v for k, v in world.states.items()
+                           if isinstance(v, SourceState)})
+
+    def fold(events: list[Any], state: TimelineState, first_position: int) -> TimelineState:
+        for position, event in enumerate(events, start=first_position):
+            state.apply(event, Stamp(position, T0))
+        return state
+
+    base = TimelineState("t")
+    base.apply(event_from_data("TimelineCreated", 1, {"slug": "t", "title": "T"}), Stamp(1, T0))
+    whole = fold(accepted, base.copy(), 4)
+    prefix = fold(accepted[:cut], base.copy(), 4)
+    resumed = fold(accepted[cut:], prefix.copy(), 4 + len(accepted[:cut]))
+    assert resumed == whole
+    for entry in whole.live_entries():
+        assert facts_of_entry(resumed, entry.id, sources) == facts_of_entry(whole, entry.id,
+                                                                            sources)

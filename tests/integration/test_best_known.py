@@ -1,0 +1,202 @@
+"""The best-known timeline over GraphQL: facts, their projection, entries, and as-of."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.integration.conftest import Api
+
+FACT = ("fact { value { ... on Count { best low high } ... on Text { text } "
+        "... on TimeSpan { start precision } } low high disputed status explanation "
+        "alternatives { weight value { ... on Count { best } ... on Text { text } } } "
+        "reports { report { id } weight role } }")
+
+TIMELINE = """query($asOf: DateTime, $axis: Axis = RECORDED, $after: String, $first: Int = 100,
+                    $from: DateTime, $to: DateTime) {
+  timeline(slug: "khasham", asOf: $asOf, axis: $axis) { version
+    entries(first: $first, after: $after, from: $from, to: $to) {
+      totalCount pageInfo { hasNextPage endCursor }
+      nodes { id title occurred { start precision }
+        facts { attribute value { ... on Count { best low high } ... on Text { text }
+                                  ... on TimeSpan { start precision } }
+                low high disputed status explanation
+                reports { report { id status } weight role } } } } } }"""
+
+
+async def story(api: Api) -> None:
+    for mutation, input in [
+        ("createTimeline", {"slug": "khasham", "title": "Khasham"}),
+        ("registerSource", {"id": "mfa", "name": "Russian Foreign Ministry",
+                            "kind": "GOVERNMENT"}),
+        ("gradeSource", {"source": "mfa", "reliability": "C"}),
+        ("registerSource", {"id": "outlets", "name": "several news outlets", "kind": "MEDIA"}),
+        ("gradeSource", {"source": "outlets", "reliability": "F"}),
+        ("registerSource", {"id": "pentagon", "name": "Pentagon", "kind": "MILITARY"}),
+        ("gradeSource", {"source": "pentagon", "reliability": "B"}),
+        ("registerSource", {"id": "bi", "name": "Business Insider", "kind": "MEDIA"}),
+        ("gradeSource", {"source": "bi", "reliability": "B"}),
+        ("openEntry", {"timeline": "khasham", "id": "strike", "title": "The strike"}),
+        ("openEntry", {"timeline": "khasham", "id": "tank", "title": "A tank destroyed"}),
+        ("openEntry", {"timeline": "khasham", "id": "funerals", "title": "Funerals"}),
+    ]:
+        await api.ok(mutation, input)
+
+
+def report(entry: str, attribute: str, value: dict[str, Any], source: str, stance: str,
+           reported_at: str, **extra: Any) -> dict[str, Any]:
+    return {"timeline": "khasham", "entry": entry, "attribute": attribute, "value": value,
+            "source": source, "stance": stance, "reportedAt": reported_at, **extra}
+
+
+async def read(api: Api, **variables: Any) -> dict[str, Any]:
+    body = await api.post(TIMELINE, variables)
+    assert "errors" not in body, body["errors"]
+    timeline: dict[str, Any] = body["data"]["timeline"]
+    return timeline
+
+
+def fact_of(timeline: dict[str, Any], entry: str, attribute: str) -> dict[str, Any] | None:
+    for node in timeline["entries"]["nodes"]:
+        if node["id"] == entry:
+            for fact in node["facts"]:
+                if fact["attribute"] == attribute:
+                    return dict(fact)
+    return None
+
+
+async def test_the_killed_count_is_best_known_disputed_and_explained(api: Api) -> None:
+    await story(api)
+    first = await api.ok("reportFact", report("strike", "killed", {"count": {"best": 5}}, "mfa",
+                                              "CONFIRMED", "2018-02-15T12:00:00Z"),
+                         "report { id } " + FACT)
+    assert first["fact"]["status"] == "SINGLE_SOURCE"
+    second = await api.ok("reportFact", report("strike", "killed", {"count": {"low": 200}},
+                                               "outlets", "CLAIMED", "2018-02-13T12:00:00Z"),
+                          FACT)
+    fact = second["fact"]
+    assert fact["value"] == {"best": 5, "low": 5, "high": 200}
+    assert (fact["low"], fact["high"], fact["disputed"], fact["status"]) == (
+        5, 200, True, "CONTESTED")
+    assert fact["explanation"] == ("5 (Russian Foreign Ministry, confirmed, grade C) outweighs "
+                                   "more than 200 (several news outlets, claimed); disputed")
+    assert fact["reports"] == [
+        {"report": {"id": "r1"}, "weight": 0.6, "role": "SUPPORTS"},
+        {"report": {"id": "r2"}, "weight": 0.35, "role": "CONTRADICTS"}]
+    assert fact["alternatives"] == [{"weight": 0.35, "value": {"best": 200}}]
+    retracted = await api.ok("retractReport", {"timeline": "khasham", "report": "r2",
+                                               "reason": "unsourced",
+                                               "reportedAt": "2018-02-21T00:00:00Z"}, FACT)
+    assert retracted["fact"]["disputed"] is False
+    assert retracted["fact"]["reports"][1] == {"report": {"id": "r2"}, "weight": 0.0,
+                                               "role": "RETRACTED"}
+
+
+async def test_regrading_a_source_changes_every_fact_that_cites_it(api: Api) -> None:
+    await story(api)
+    await api.ok("reportFact", report("tank", "weapon", {"text": "jet"}, "bi", "CONFIRMED",
+                                      "2018-02-13T12:00:00Z", via="pentagon"))
+    await api.ok("reportFact", report("tank", "weapon", {"text": "drone"}, "outlets",
+                                      "CONFIRMED", "2018-02-12T12:00:00Z"))
+    assert fact_of(await read(api), "tank", "weapon")["value"] == {"text": "jet"}  # type: ignore[index]
+    await api.ok("gradeSource", {"source": "bi", "reliability": "E"})  # 0.2 < drone's 0.5
+    fact = fact_of(await read(api), "tank", "weapon")
+    assert fact is not None and fact["value"] == {"text": "drone"}
+
+
+async def test_entries_sort_by_best_known_occurred_and_page_with_cursors(api: Api) -> None:
+    await story(api)
+    for entry, day in (("strike", "2018-02-07"), ("tank", "2018-02-10")):
+        await api.ok("reportFact", report(entry, "occurred",
+                                          {"time": {"start": day, "precision": "DAY"}},
+                                          "pentagon", "CONFIRMED", "2018-02-16T00:00:00Z"))
+    timeline = await read(api)
+    assert [n["id"] for n in timeline["entries"]["nodes"]] == ["strike", "tank", "funerals"]
+    assert timeline["entries"]["nodes"][1]["occurred"] == {"start": "2018-02-10",
+                                                           "precision": "DAY"}
+    page = await read(api, first=2)
+    assert [n["id"] for n in page["entries"]["nodes"]] == ["strike", "tank"]
+    assert page["entries"]["pageInfo"]["hasNextPage"] is True
+    rest = await read(api, first=2, after=page["entries"]["pageInfo"]["endCursor"])
+    assert [n["id"] for n in rest["entries"]["nodes"]] == ["funerals"]
+    assert rest["entries"]["pageInfo"]["hasNextPage"] is False
+    window = await read(api, **{"from": "2018-02-09T00:00:00Z", "to": "2018-02-11T00:00:00Z"})
+    assert [n["id"] for n in window["entries"]["nodes"]] == ["tank"]
+    bad = await api.post(TIMELINE, {"after": "not-a-cursor"})
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+
+
+async def test_a_merge_moves_reports_and_facts_to_the_survivor(api: Api) -> None:
+    await story(api)
+    await api.ok("openEntry", {"timeline": "khasham", "id": "t72", "title": "T-72 hit"})
+    await api.ok("reportFact", report("tank", "weapon", {"text": "jet"}, "bi", "CONFIRMED",
+                                      "2018-02-13T12:00:00Z"))
+    await api.ok("reportFact", report("t72", "weapon", {"text": "jet"}, "pentagon",
+                                      "CONFIRMED", "2018-02-14T12:00:00Z"))
+    await api.ok("mergeEntries", {"timeline": "khasham", "duplicate": "t72",
+                                  "survivor": "tank"})
+    timeline = await read(api)
+    assert "t72" not in [n["id"] for n in timeline["entries"]["nodes"]]
+    fact = fact_of(timeline, "tank", "weapon")
+    assert fact is not None and fact["status"] == "CONFIRMED"
+    assert [r["report"]["id"] for r in fact["reports"]] == ["r1", "r2"]
+
+
+async def test_as_of_recorded_shows_what_chronicle_showed_then(api: Api) -> None:
+    await story(api)
+    await api.ok("reportFact", report("strike", "killed", {"count": {"low": 200}}, "outlets",
+                                      "CLAIMED", "2018-02-13T12:00:00Z"))
+    await asyncio.sleep(0.01)
+    then = await api.scalar("SELECT max(recorded_at) FROM events")
+    await asyncio.sleep(0.01)
+    await api.ok("reportFact", report("strike", "killed", {"count": {"best": 5}}, "mfa",
+                                      "CONFIRMED", "2018-02-15T12:00:00Z"))
+    past = await read(api, asOf=then.isoformat())
+    assert fact_of(past, "strike", "killed")["value"]["best"] == 200  # type: ignore[index]
+    assert past["version"] == await api.scalar(
+        "SELECT max(position) FROM events WHERE stream = 'timeline:khasham' "
+        f"AND recorded_at <= '{then.isoformat()}'")
+    now = await read(api)
+    assert fact_of(now, "strike", "killed")["value"]["best"] == 5  # type: ignore[index]
+    before = await api.post('query($t: DateTime) { timeline(slug: "khasham", asOf: $t) '
+                            '{ slug } }', {"t": "2000-01-01T00:00:00Z"})
+    assert before["data"]["timeline"] is None
+
+
+async def test_as_of_reported_counts_back_dated_reports_and_todays_editing(api: Api) -> None:
+    await story(api)
+    # Recorded now, but reported on 15 February: counts for REPORTED as of 16 February.
+    await api.ok("reportFact", report("strike", "killed", {"count": {"best": 5}}, "mfa",
+                                      "CONFIRMED", "2018-02-15T12:00:00Z"))
+    await api.ok("reportFact", report("strike", "killed", {"count": {"low": 200}}, "outlets",
+                                      "CLAIMED", "2018-02-20T12:00:00Z"))
+    await api.ok("retractReport", {"timeline": "khasham", "report": "r1", "reason": "revised",
+                                   "reportedAt": "2018-02-25T00:00:00Z"})
+    on_16th = await read(api, asOf="2018-02-16T00:00:00Z", axis="REPORTED")
+    fact = fact_of(on_16th, "strike", "killed")
+    assert fact is not None and fact["value"]["best"] == 5 and not fact["disputed"]
+    on_21st = fact_of(await read(api, asOf="2018-02-21T00:00:00Z", axis="REPORTED"),
+                      "strike", "killed")
+    assert on_21st is not None and on_21st["disputed"]
+    today = fact_of(await read(api, asOf="2018-03-01T00:00:00Z", axis="REPORTED"),
+                    "strike", "killed")
+    assert today == fact_of(await read(api), "strike", "killed")
+    assert on_16th["entries"]["totalCount"] == 3  # entries are editorial: always there
+
+
+async def test_the_projection_equals_a_replay_of_the_log(api: Api) -> None:
+    await story(api)
+    for i, (source, value, stance) in enumerate([
+            ("mfa", {"count": {"best": 5}}, "CONFIRMED"),
+            ("outlets", {"count": {"low": 200}}, "CLAIMED"),
+            ("pentagon", {"count": {"best": 100, "low": 80, "high": 300}}, "CLAIMED"),
+            ("bi", {"count": {"best": 5}}, "DENIED")]):
+        await api.ok("reportFact", report("strike", "killed", value, source, stance,
+                                          f"2018-02-1{i}T00:00:00Z", via="pentagon"
+                                          if source == "bi" else None))
+    await api.ok("rankReport", {"timeline": "khasham", "report": "r3", "rank": "DEPRECATED",
+                                "reason": "unsourced"})
+    await api.ok("gradeSource", {"source": "outlets", "reliability": "D"})
+    present = await read(api)
+    replayed = await read(api, asOf="2100-01-01T00:00:00Z")
+    assert replayed == present
