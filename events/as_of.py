@@ -20,6 +20,7 @@ from events.vocabulary import (
     ReportCorrected,
     ReportRanked,
     ReportRetracted,
+    SourceGraded,
     event_from_data,
 )
 
@@ -48,6 +49,8 @@ def fold(envelopes: Iterable[Envelope], slug: str, axis: Axis, until: datetime) 
         if envelope.stream.startswith("source:"):
             source_id = envelope.stream.split(":", 1)[1]
             folded.sources.setdefault(source_id, SourceState(source_id)).apply(event, stamp)
+            if isinstance(event, SourceGraded) and _cites(folded.timeline, source_id):
+                folded.position = envelope.position  # a regrade moves the facts it weighs
             continue
         if envelope.stream != stream:
             continue
@@ -62,3 +65,7 @@ def fold(envelopes: Iterable[Envelope], slug: str, axis: Axis, until: datetime) 
         folded.timeline.apply(event, stamp)
         folded.position = envelope.position
     return folded
+
+
+def _cites(timeline: TimelineState, source_id: str) -> bool:
+    return any(r.source == source_id or r.via == source_id for r in timeline.reports.values())

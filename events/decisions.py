@@ -77,10 +77,8 @@ def decide(command: Command, states: Mapping[str, StreamState]) -> Decision:
         return Decision(command.stream, ReportRetracted(command.report, command.reason,
                                                         command.reported_at))
     if isinstance(command, RankReport):
-        report = _report(timeline, command.report)
-        if report.rank is command.rank:
-            raise Conflict(f"report {command.report!r} is already ranked {command.rank.value}",
-                           field="rank")
+        # Re-ranking with the same rank is allowed: it records a new reason.
+        _report(timeline, command.report)
         return Decision(command.stream, ReportRanked(command.report, command.rank,
                                                      command.reason))
     return Decision(command.stream, _merge_entries(command, timeline))

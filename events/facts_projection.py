@@ -34,6 +34,8 @@ _DELETE = ("DELETE FROM facts "
 _DELETE_ENTRY = "DELETE FROM facts WHERE timeline = :timeline AND entry = :entry"
 _OCCURRED = ("UPDATE entries SET occurred_start = :start "
              "WHERE timeline = :timeline AND id = :entry")
+_BUMP_VERSION = ("UPDATE timelines SET version = greatest(version, :position) WHERE slug IN "
+                 "(SELECT timeline FROM reports WHERE source = :source OR via = :source)")
 _CITING = ("SELECT DISTINCT timeline, entry, attribute FROM reports "
            "WHERE source = ANY(:sources) OR via = ANY(:sources)")
 
@@ -45,7 +47,7 @@ class _Touched:
     facts: set[FactKey] = field(default_factory=set)
     reports: set[tuple[str, str]] = field(default_factory=set)
     entries: set[tuple[str, str]] = field(default_factory=set)
-    graded: set[str] = field(default_factory=set)
+    graded: dict[str, int] = field(default_factory=dict)  # source → last regrade position
     merged: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
@@ -58,7 +60,7 @@ class _Touched:
             elif isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
                 touched.reports.add((slug, event.report))
             elif isinstance(event, SourceGraded):
-                touched.graded.add(event.source)
+                touched.graded[event.source] = applied.envelope.position
             elif isinstance(event, EntriesMerged):
                 touched.merged.append((slug, event.duplicate))
                 touched.entries.add((slug, event.survivor))
@@ -77,6 +79,11 @@ class FactWriter:
             rows = await self.connection.execute(text(_CITING),
                                                  {"sources": sorted(touched.graded)})
             touched.facts.update((row.timeline, row.entry, row.attribute) for row in rows)
+            # A regrade changes the facts of every timeline citing the source: their
+            # version moves to the regrade's position (as a replay of the log counts it).
+            await self.connection.execute(text(_BUMP_VERSION), [
+                {"source": source, "position": position}
+                for source, position in sorted(touched.graded.items())])
         for slug, duplicate in touched.merged:
             await self.connection.execute(text(_DELETE_ENTRY),
                                           {"timeline": slug, "entry": duplicate})

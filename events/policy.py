@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 
 from events.reducer import ReportState, ReportStatus
-from events.values import Count, Flag, Place, Text, TimeSpan, Value, time_bounds
+from events.values import Count, Flag, Place, Text, TimeSpan, Value
 from events.vocabulary import Rank, Reliability, Stance
 
 POLICY_VERSION = 1
@@ -369,8 +369,7 @@ Span = tuple[datetime, datetime]
 
 
 def _span(value: TimeSpan) -> Span:
-    return (time_bounds(value.start, value.precision)[0],
-            time_bounds(value.end or value.start, value.precision)[1])
+    return value.bounds()
 
 
 def _key(report: ReportState) -> object:

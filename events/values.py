@@ -93,6 +93,21 @@ class TimeSpan:
 
     kind = "time"
 
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The instants the span covers: from its start to the end of its last unit."""
+        return (time_bounds(self.start, self.precision)[0],
+                time_bounds(self.end or self.start, self.precision)[1])
+
+    def contains(self, other: TimeSpan) -> bool:
+        """True when ``other`` lies within this span ("February 2018" contains "Saturday")."""
+        mine, theirs = self.bounds(), other.bounds()
+        return mine[0] <= theirs[0] and theirs[1] <= mine[1]
+
+    def overlaps(self, other: TimeSpan) -> bool:
+        """Agreement at the coarser precision: the spans share some instant."""
+        mine, theirs = self.bounds(), other.bounds()
+        return mine[0] < theirs[1] and theirs[0] < mine[1]
+
     def to_data(self) -> JsonDict:
         data: JsonDict = {"start": self.start, "precision": self.precision.value}
         if self.end is not None:

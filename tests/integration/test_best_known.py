@@ -100,8 +100,12 @@ async def test_regrading_a_source_changes_every_fact_that_cites_it(api: Api) -> 
                                       "CONFIRMED", "2018-02-12T12:00:00Z"))
     assert fact_of(await read(api), "tank", "weapon")["value"] == {"text": "jet"}  # type: ignore[index]
     await api.ok("gradeSource", {"source": "bi", "reliability": "E"})  # 0.2 < drone's 0.5
-    fact = fact_of(await read(api), "tank", "weapon")
+    timeline = await read(api)
+    fact = fact_of(timeline, "tank", "weapon")
     assert fact is not None and fact["value"] == {"text": "drone"}
+    # The regrade changed this timeline's facts, so its version moved to the regrade.
+    assert timeline["version"] == await api.scalar("SELECT max(position) FROM events")
+    assert await read(api, asOf="2100-01-01T00:00:00Z") == timeline
 
 
 async def test_entries_sort_by_best_known_occurred_and_page_with_cursors(api: Api) -> None:

@@ -114,3 +114,15 @@ def test_every_real_day_parses_and_spans_one_day(day: object) -> None:
     assert isinstance(span, TimeSpan)
     start, end = time_bounds(span.start, span.precision)
     assert (end - start).days == 1
+
+
+def test_a_month_contains_and_overlaps_its_days_but_not_the_next_month() -> None:
+    february = TimeSpan("2018-02", Precision.MONTH)
+    saturday = TimeSpan("2018-02-10", Precision.DAY)
+    sunday = TimeSpan("2018-02-11", Precision.DAY)
+    assert february.contains(saturday) and february.contains(sunday)
+    assert february.overlaps(saturday) and saturday.overlaps(february)
+    assert not saturday.overlaps(sunday) and not saturday.contains(february)
+    assert not february.overlaps(TimeSpan("2018-03-01", Precision.DAY))
+    weekend = TimeSpan("2018-02-10", Precision.DAY, end="2018-02-11")
+    assert weekend.contains(sunday) and not weekend.contains(february)
