@@ -46,10 +46,17 @@ RESULTS_HEADER = (
 SERVER_START_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 60.0
 
+# Reports spread over the shape of a real timeline (W1's 200 entries × 5 facts), from four
+# sources, so each append recomputes one fact of ordinary size.
+ENTRIES = 200
+ATTRIBUTES = ("killed", "wounded", "attackers", "captured", "missing")
+SOURCES = ("s0", "s1", "s2", "s3")
 SETUP = (
     ("createTimeline", "CreateTimelineInput", {"slug": "bench", "title": "Bench"}),
-    ("registerSource", "RegisterSourceInput", {"id": "src", "name": "Source", "kind": "MEDIA"}),
-    ("openEntry", "OpenEntryInput", {"timeline": "bench", "id": "e1", "title": "Entry"}),
+    *(("registerSource", "RegisterSourceInput", {"id": s, "name": f"Source {s}",
+                                                  "kind": "MEDIA"}) for s in SOURCES),
+    *(("openEntry", "OpenEntryInput", {"timeline": "bench", "id": f"e{n}",
+                                        "title": f"Entry {n}"}) for n in range(ENTRIES)),
 )
 REPORT_FACT = """
 mutation($input: ReportFactInput!) { reportFact(input: $input) { event { position } } }
@@ -230,8 +237,10 @@ async def set_up(client: httpx.AsyncClient) -> None:
 
 
 def report_fact(i: int) -> dict[str, object]:
-    return {"input": {"timeline": "bench", "entry": "e1", "attribute": "killed",
-                      "value": {"count": {"best": i}}, "source": "src", "stance": "CLAIMED",
+    return {"input": {"timeline": "bench", "entry": f"e{i % ENTRIES}",
+                      "attribute": ATTRIBUTES[(i // ENTRIES) % len(ATTRIBUTES)],
+                      "value": {"count": {"best": i}}, "source": SOURCES[i % len(SOURCES)],
+                      "stance": "CLAIMED",
                       "reportedAt": "2018-02-13T15:00:00Z",
                       "idempotencyKey": str(uuid.uuid4())}}
 

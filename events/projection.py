@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.chain import Envelope
 from events.facts_projection import FactWriter
+from events.policy import POLICY_VERSION
 from events.reducer import ReportStatus, SourceState, TimelineState
 from events.values import Value
 from events.vocabulary import (
@@ -32,7 +33,9 @@ from events.vocabulary import (
     TimelineCreated,
 )
 
-PROJECTION_NAME = "read_model"
+# The policy's version is part of the projection's: facts projected under another policy
+# version are stale, and a rebuild writes a checkpoint under the new name.
+PROJECTION_NAME = f"read_model.policy-{POLICY_VERSION}"
 
 
 @dataclass(frozen=True, slots=True)
