@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from api.progress import progress as show_progress
 from api.services import Services
 from events.appender import BatchRefused, Submission
 from events.commands import parse_command
@@ -74,25 +73,11 @@ def parse_file(path: Path) -> tuple[list[Submission], list[int]]:
     return submissions, lines
 
 
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Any]:
-    if not enabled:
-        yield lambda done: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    console = Console(stderr=True)
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("importing", total=total)
-        yield lambda done: progress.update(task, completed=done)
-
-
 async def import_file(services: Services, path: Path, *, actor: str,
                       progress: bool = True) -> int:
     """Import ``path`` in one transaction; returns the number of events stored."""
     submissions, lines = parse_file(path)
-    with _progress(progress, len(submissions)) as advance:
+    with show_progress("importing", len(submissions), progress) as advance:
         try:
             return await services.appender.append_all(submissions, actor=actor,
                                                       on_progress=advance)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.chain import GENESIS_HASH, Envelope
-from events.errors import StoreUnavailable
+from events.errors import Conflict, StoreUnavailable
 
 # pg_advisory_xact_lock key for appends: the bytes of "chronicl".
 APPEND_LOCK_KEY = 0x6368726F6E69636C
@@ -35,6 +35,17 @@ class Head:
     position: int
     hash: str
     now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Narrows ``Query.events``: one stream, some types, a position, a window of recorded_at."""
+
+    stream: str | None = None
+    types: tuple[str, ...] = ()
+    after: int | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +165,8 @@ class PostgresAppendSession:
 
     async def write(self, envelopes: Sequence[Envelope],
                     keys: Sequence[IdempotencyRecord]) -> None:
-        if not envelopes:
-            return
-        await self.connection.execute(text(_INSERT), [_row(e) for e in envelopes])
+        if envelopes:
+            await self.connection.execute(text(_INSERT), [_row(e) for e in envelopes])
         if keys:
             await self.connection.execute(text(
                 "INSERT INTO idempotency_keys (key, fingerprint, position) "
@@ -189,6 +199,64 @@ class PostgresEventStore:
     async def read_stream(self, stream: str) -> list[Envelope]:
         async with self.engine.connect() as connection:
             return await PostgresAppendSession(connection).stream_since(stream, 0)
+
+    async def chunks(self, after: int = 0,
+                     size: int = 5000) -> AsyncIterator[list[Envelope]]:
+        """The whole log after ``after`` in position order, ``size`` events at a time, each
+        chunk a fresh keyset query: memory stays flat however long the log is."""
+        while True:
+            chunk = await self.read(after, size)
+            if not chunk:
+                return
+            yield chunk
+            after = chunk[-1].position
+
+    async def fingerprints(self, first: int, last: int) -> dict[int, str]:
+        """The command fingerprints of idempotency keys on positions ``first..last``."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(text(
+                "SELECT position, fingerprint FROM idempotency_keys "
+                "WHERE position BETWEEN :first AND :last"), {"first": first, "last": last})
+            return {row.position: row.fingerprint.strip() for row in rows}
+
+    async def head_position(self) -> int:
+        async with self.engine.connect() as connection:
+            head = await connection.execute(text("SELECT coalesce(max(position), 0) FROM events"))
+            return int(head.scalar_one())
+
+    async def filtered(self, filter: EventFilter, after: int, limit: int) -> list[Envelope]:
+        """The raw log in position order, narrowed by ``filter``, keyset-paged by position."""
+        clauses = ["position > :after"]
+        params: dict[str, Any] = {"after": max(after, filter.after or 0), "limit": limit}
+        if filter.stream is not None:
+            clauses.append("stream = :stream")
+            params["stream"] = filter.stream
+        if filter.types:
+            clauses.append("type = ANY(:types)")
+            params["types"] = list(filter.types)
+        if filter.recorded_from is not None:
+            clauses.append("recorded_at >= :recorded_from")
+            params["recorded_from"] = filter.recorded_from
+        if filter.recorded_to is not None:
+            clauses.append("recorded_at <= :recorded_to")
+            params["recorded_to"] = filter.recorded_to
+        sql = (f"SELECT {_COLUMNS} FROM events WHERE "  # noqa: S608 (constant clauses)
+               + " AND ".join(clauses) + " ORDER BY position LIMIT :limit")
+        async with self.engine.connect() as connection:
+            return [_envelope(row) for row in await connection.execute(text(sql), params)]
+
+    async def restore(self, envelopes: Sequence[Envelope],
+                      keys: Sequence[IdempotencyRecord]) -> None:
+        """Put an exported log back verbatim, into an empty store only, in one transaction."""
+        async with self.session() as session:
+            connection = session.connection
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": APPEND_LOCK_KEY})
+            if (await connection.execute(text("SELECT 1 FROM events LIMIT 1"))).first():
+                raise Conflict("restore needs an empty database: this one already holds events")
+            for start in range(0, len(envelopes), 5000):
+                await session.write(envelopes[start:start + 5000], [])
+            await session.write([], keys)
 
     async def read_timeline_world(self, slug: str,
                                   recorded_until: datetime | None = None) -> list[Envelope]:

@@ -7,17 +7,11 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.access import require_reader
+from api.graphql.log_queries import LogQuery
 from api.graphql.types import Source, Timeline
 from api.graphql.views import AsOfView, PresentView, TimelineView
 from events.as_of import Axis
-from events.errors import Unauthenticated
-
-
-async def require_reader(info: Info) -> None:
-    """Reads are public unless the deployment requires a token (any scope)."""
-    principal = await info.context.principal()
-    if principal is None and info.context.services.settings.require_read_token:
-        raise Unauthenticated("this deployment requires a token to read")
 
 
 async def timeline_view(info: Info, slug: str, as_of: datetime | None,
@@ -29,7 +23,7 @@ async def timeline_view(info: Info, slug: str, as_of: datetime | None,
 
 
 @strawberry.type
-class Query:
+class Query(LogQuery):
     @strawberry.field
     async def timelines(self, info: Info) -> list[Timeline]:
         await require_reader(info)

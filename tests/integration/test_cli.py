@@ -86,3 +86,41 @@ def test_a_bad_line_names_its_number_and_nothing_is_imported(cli_db: str,
         assert "nothing was imported" in result.output
         assert "Traceback" not in result.output
     assert count(cli_db, "SELECT count(*) FROM events") == 0
+
+
+async def _tamper(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(Databases.plain(url))
+    try:
+        await connection.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        await connection.execute(sql)
+        await connection.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+    finally:
+        await connection.close()
+
+
+def test_verify_export_and_restore_from_the_command_line(cli_db: str, databases: Databases,
+                                                         tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = ROOT / "examples" / "khasham-2018.ndjson"
+    assert runner.invoke(app, ["import", str(demo)]).exit_code == 0
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 0 and "98 events" in result.output, result.output
+    archive = tmp_path / "log.ndjson"
+    result = runner.invoke(app, ["export", "--output", str(archive)])
+    assert result.exit_code == 0 and "exported 98 events" in result.output, result.output
+    other = asyncio.run(databases.empty())
+    monkeypatch.setenv("DATABASE_URL", other)
+    result = runner.invoke(app, ["restore", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert count(other, "SELECT count(*) FROM facts") == count(cli_db, "SELECT count(*) FROM facts")
+    result = runner.invoke(app, ["restore", str(archive)])
+    assert result.exit_code == 1 and "empty database" in result.output
+    asyncio.run(_tamper(other, "UPDATE events SET actor = 'mallory' WHERE position = 12"))
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 1
+    assert "broken at position 12" in result.output
+    archive.write_text("\n".join(archive.read_text().splitlines()[:20]) + "\n")
+    third = asyncio.run(databases.empty())
+    monkeypatch.setenv("DATABASE_URL", third)
+    result = runner.invoke(app, ["restore", str(archive)])
+    assert result.exit_code == 1 and "line 20" in result.output and "truncated" in result.output
