@@ -8,7 +8,8 @@ envelopes in position order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -16,6 +17,7 @@ from enum import Enum
 from events.chain import Envelope
 from events.reducer import SourceState, Stamp, TimelineState
 from events.vocabulary import (
+    DomainEvent,
     FactReported,
     ReportCorrected,
     ReportRanked,
@@ -37,12 +39,14 @@ class Folded:
     position: int = 0  # the last position applied to the timeline
 
 
-def fold(envelopes: Iterable[Envelope], slug: str, axis: Axis, until: datetime) -> Folded:
-    """Fold one timeline's stream and every source stream as they stood at ``until``."""
+def replay(envelopes: Iterable[Envelope], slug: str, axis: Axis = Axis.RECORDED,
+           until: datetime | None = None) -> Iterator[tuple[Envelope, Folded]]:
+    """Fold one timeline's stream and every source stream as they stood at ``until`` (all of
+    the log when None), yielding the fold after each event it applies."""
     folded = Folded(TimelineState(slug))
     stream = f"timeline:{slug}"
     for envelope in envelopes:
-        if axis is Axis.RECORDED and envelope.recorded_at > until:
+        if axis is Axis.RECORDED and until is not None and envelope.recorded_at > until:
             break  # positions are in commit order and recorded_at never goes backwards
         event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
         stamp = Stamp(envelope.position, envelope.recorded_at)
@@ -51,20 +55,34 @@ def fold(envelopes: Iterable[Envelope], slug: str, axis: Axis, until: datetime) 
             folded.sources.setdefault(source_id, SourceState(source_id)).apply(event, stamp)
             if isinstance(event, SourceGraded) and _cites(folded.timeline, source_id):
                 folded.position = envelope.position  # a regrade moves the facts it weighs
+            yield envelope, folded
             continue
         if envelope.stream != stream:
             continue
-        if axis is Axis.REPORTED:
-            if isinstance(event, FactReported) and event.reported_at > until:
-                continue
-            if isinstance(event, ReportCorrected | ReportRetracted) and (
-                    event.reported_at > until or event.report not in folded.timeline.reports):
-                continue
-            if isinstance(event, ReportRanked) and event.report not in folded.timeline.reports:
-                continue
+        if axis is Axis.REPORTED and until is not None and not _reported_by(
+                event, folded.timeline, until):
+            continue
         folded.timeline.apply(event, stamp)
         folded.position = envelope.position
-    return folded
+        yield envelope, folded
+
+
+def fold(envelopes: Iterable[Envelope], slug: str, axis: Axis, until: datetime) -> Folded:
+    """The timeline and the sources as they stood at ``until`` on ``axis``."""
+    last = deque(replay(envelopes, slug, axis, until), maxlen=1)
+    return last[0][1] if last else Folded(TimelineState(slug))
+
+
+def _reported_by(event: DomainEvent, timeline: TimelineState, until: datetime) -> bool:
+    """On the REPORTED clock: what a source said by ``until``, and every editorial event on
+    what was said by then."""
+    if isinstance(event, FactReported):
+        return event.reported_at <= until
+    if isinstance(event, ReportCorrected | ReportRetracted):
+        return event.reported_at <= until and event.report in timeline.reports
+    if isinstance(event, ReportRanked):
+        return event.report in timeline.reports
+    return True
 
 
 def _cites(timeline: TimelineState, source_id: str) -> bool:

@@ -40,7 +40,8 @@ def _timeline_of(result: AppendResult) -> str:
 
 
 def _view(info: Info, slug: str) -> PresentView:
-    return PresentView(info.context.read_model, slug)
+    services = info.context.services
+    return PresentView(services.read_model, services.store, slug)
 
 
 async def _timeline(info: Info, slug: str) -> Timeline:

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.types import Info
 
 from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
-from api.graphql.types import Source, Timeline
+from api.graphql.types import Fact, FactChange, Source, Timeline
 from api.graphql.views import AsOfView, PresentView, TimelineView
 from events.as_of import Axis
+from events.errors import BadInput, NotFound
+from events.fact_history import changes
+from events.policy import fact_document
+from events.read_model import FactRow
 
 
 async def timeline_view(info: Info, slug: str, as_of: datetime | None,
                         axis: Axis) -> TimelineView:
     services = info.context.services
     if as_of is None:
-        return PresentView(services.read_model, slug)
+        return PresentView(services.read_model, services.store, slug)
     return await AsOfView.load(services.store, slug, as_of, axis)
 
 
@@ -27,9 +31,9 @@ class Query(LogQuery):
     @strawberry.field
     async def timelines(self, info: Info) -> list[Timeline]:
         await require_reader(info)
-        read_model = info.context.read_model
-        return [Timeline.from_row(r, PresentView(read_model, r.slug))
-                for r in await read_model.timelines()]
+        services = info.context.services
+        return [Timeline.from_row(r, PresentView(services.read_model, services.store, r.slug))
+                for r in await services.read_model.timelines()]
 
     @strawberry.field(description="One timeline, now or as it stood at `asOf` on `axis`: "
                       "RECORDED (what Chronicle showed then) or REPORTED (what had been "
@@ -40,6 +44,28 @@ class Query(LogQuery):
         view = await timeline_view(info, slug, as_of, axis)
         row = await view.row()
         return None if row is None else Timeline.from_row(row, view)
+
+    @strawberry.field(description="Every fact whose value, range, dispute or status differs "
+                      "between two knowledge times, with both versions.")
+    async def changes(self, info: Info, slug: str, since: datetime,
+                      until: datetime | None = None,
+                      axis: Axis = Axis.RECORDED) -> list[FactChange]:
+        await require_reader(info)
+        store = info.context.services.store
+        end = until or datetime.now(UTC)
+        if end < since:
+            raise BadInput("until must not be before since", field="until")
+        before = await AsOfView.load(store, slug, since, axis)
+        after = await AsOfView.load(store, slug, end, axis)
+        if await after.row() is None:
+            raise NotFound(f"timeline {slug!r} does not exist", field="slug")
+        return [FactChange(
+            entry=c.entry, attribute=c.attribute,
+            before=None if c.before is None else Fact.from_row(FactRow(
+                slug, c.entry, c.attribute, fact_document(c.before)), before),
+            after=None if c.after is None else Fact.from_row(FactRow(
+                slug, c.entry, c.attribute, fact_document(c.after)), after))
+            for c in changes(before.folded, after.folded)]
 
     @strawberry.field
     async def sources(self, info: Info) -> list[Source]:

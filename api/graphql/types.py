@@ -23,6 +23,7 @@ from api.graphql.scalars import (
 from api.graphql.views import TimelineView
 from events.chain import Envelope
 from events.errors import BadInput
+from events.fact_history import FactVersion as HistoricFact
 from events.read_model import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
 
 
@@ -176,6 +177,12 @@ class Fact:
                            role=ReportRole(j["role"]))
                 for j in self.document["reports"] if j["report"] in by_id]
 
+    @strawberry.field(description="Each change of the best value, range, dispute or status, "
+                      "with the event that made it, oldest first.")
+    async def history(self) -> list[FactVersion]:
+        versions = await self.view.history(self.document["entry"], self.attribute)
+        return [FactVersion.from_version(v) for v in versions]
+
     @strawberry.field
     async def alternatives(self) -> list[Alternative]:
         by_id = await self._reports()
@@ -189,6 +196,38 @@ class Fact:
         return cls(document=doc, view=view, attribute=row.attribute, low=doc["low"],
                    high=doc["high"], disputed=doc["disputed"],
                    status=FactStatus(doc["status"]), explanation=doc["explanation"])
+
+
+@strawberry.type(description="The fact as it stood after one event changed it.")
+class FactVersion:
+    version: strawberry.Private[HistoricFact]
+    event: Event
+    disputed: bool
+    status: FactStatus | None = strawberry.field(
+        description="Null when no live report on the fact remained.")
+    low: int | None
+    high: int | None
+
+    @strawberry.field
+    def value(self) -> Value | None:
+        fact = self.version.fact
+        return None if fact is None else value_from_data(fact.value.to_data())
+
+    @classmethod
+    def from_version(cls, version: HistoricFact) -> FactVersion:
+        fact = version.fact
+        return cls(version=version, event=Event.from_envelope(version.envelope),
+                   disputed=bool(fact and fact.disputed),
+                   status=fact.status if fact else None, low=fact.low if fact else None,
+                   high=fact.high if fact else None)
+
+
+@strawberry.type(description="A fact that changed between two knowledge times.")
+class FactChange:
+    entry: str
+    attribute: str
+    before: Fact | None = strawberry.field(description="Null: the fact did not exist yet.")
+    after: Fact | None
 
 
 @strawberry.type(description="One thing that happened on a timeline.")

@@ -11,7 +11,9 @@ from typing import Protocol
 
 from strawberry.dataloader import DataLoader
 
-from events.as_of import Axis, Folded, fold
+from events.as_of import Axis, fold
+from events.chain import Envelope
+from events.fact_history import FactVersion, history
 from events.policy import fact_document, occurred_start
 from events.read_model import (
     EntryCursor,
@@ -42,13 +44,16 @@ class TimelineView(Protocol):
 
     async def facts(self, entry_id: str) -> list[FactRow]: ...
 
+    async def history(self, entry_id: str, attribute: str) -> list[FactVersion]: ...
+
 
 class PresentView:
     """The read model as committed. Facts and reports go through DataLoaders, so a page of
     entries costs one query for all their facts and one for all their reports."""
 
-    def __init__(self, read_model: ReadModel, slug: str) -> None:
+    def __init__(self, read_model: ReadModel, store: PostgresEventStore, slug: str) -> None:
         self.read_model = read_model
+        self.store = store
         self.slug = slug
         self._facts = DataLoader(load_fn=self._load_facts)
         self._reports = DataLoader(load_fn=self._load_reports)
@@ -74,6 +79,10 @@ class PresentView:
     async def reports(self, entry_id: str) -> list[ReportRow]:
         return await self._reports.load(entry_id)
 
+    async def history(self, entry_id: str, attribute: str) -> list[FactVersion]:
+        return history(await self.store.read_timeline_world(self.slug), self.slug, entry_id,
+                       attribute)
+
     async def _load_facts(self, entry_ids: list[str]) -> list[list[FactRow]]:
         found: dict[str, list[FactRow]] = {e: [] for e in entry_ids}
         for fact in await self.read_model.facts(self.slug, entry_ids):
@@ -91,10 +100,14 @@ class PresentView:
 class AsOfView:
     """The timeline replayed from the log up to a moment, on one of the two clocks."""
 
-    def __init__(self, folded: Folded, slug: str) -> None:
-        self.folded = folded
+    def __init__(self, envelopes: list[Envelope], slug: str, as_of: datetime,
+                 axis: Axis) -> None:
+        self.envelopes = envelopes
+        self.as_of = as_of
+        self.axis = axis
+        self.folded = fold(envelopes, slug, axis, as_of)
         self.slug = slug
-        self.sources = source_info(folded.sources)
+        self.sources = source_info(self.folded.sources)
         self._facts: dict[str, list[FactRow]] = {}
 
     @classmethod
@@ -102,7 +115,10 @@ class AsOfView:
                    axis: Axis) -> AsOfView:
         envelopes = await store.read_timeline_world(
             slug, recorded_until=as_of if axis is Axis.RECORDED else None)
-        return cls(fold(envelopes, slug, axis, as_of), slug)
+        return cls(envelopes, slug, as_of, axis)
+
+    async def history(self, entry_id: str, attribute: str) -> list[FactVersion]:
+        return history(self.envelopes, self.slug, entry_id, attribute, self.axis, self.as_of)
 
     async def row(self) -> TimelineRow | None:
         timeline = self.folded.timeline
