@@ -11,15 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.policy import SourceInfo, fact_document, occurred_start
-from events.timeline_facts import cited_sources, fact_of
-from events.vocabulary import (
-    EntriesMerged,
-    FactReported,
-    ReportCorrected,
-    ReportRanked,
-    ReportRetracted,
-    SourceGraded,
-)
+from events.timeline_facts import cited_sources, fact_of, facts_citing, facts_touched
+from events.vocabulary import DomainEvent, EntriesMerged, SourceGraded
 
 if TYPE_CHECKING:
     from events.projection import Applied, StateView
@@ -36,7 +29,7 @@ _OCCURRED = ("UPDATE entries SET occurred_start = :start "
              "WHERE timeline = :timeline AND id = :entry")
 _BUMP_VERSION = ("UPDATE timelines SET version = greatest(version, :position) WHERE slug IN "
                  "(SELECT timeline FROM reports WHERE source = :source OR via = :source)")
-_CITING = ("SELECT DISTINCT timeline, entry, attribute FROM reports "
+_CITING = ("SELECT DISTINCT timeline FROM reports "
            "WHERE source = ANY(:sources) OR via = ANY(:sources)")
 
 
@@ -44,9 +37,7 @@ _CITING = ("SELECT DISTINCT timeline, entry, attribute FROM reports "
 class _Touched:
     """What a batch changed that facts depend on."""
 
-    facts: set[FactKey] = field(default_factory=set)
-    reports: set[tuple[str, str]] = field(default_factory=set)
-    entries: set[tuple[str, str]] = field(default_factory=set)
+    events: dict[str, list[DomainEvent]] = field(default_factory=dict)  # by timeline
     graded: dict[str, int] = field(default_factory=dict)  # source → last regrade position
     merged: list[tuple[str, str]] = field(default_factory=list)
 
@@ -54,16 +45,13 @@ class _Touched:
     def by(cls, batch: Sequence[Applied]) -> _Touched:
         touched = cls()
         for applied in batch:
-            event, slug = applied.event, applied.envelope.stream.split(":", 1)[1]
-            if isinstance(event, FactReported):
-                touched.facts.add((slug, event.entry, event.attribute))
-            elif isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
-                touched.reports.add((slug, event.report))
-            elif isinstance(event, SourceGraded):
+            event, (kind, _, name) = applied.event, applied.envelope.stream.partition(":")
+            if isinstance(event, SourceGraded):
                 touched.graded[event.source] = applied.envelope.position
-            elif isinstance(event, EntriesMerged):
-                touched.merged.append((slug, event.duplicate))
-                touched.entries.add((slug, event.survivor))
+            elif kind == "timeline":
+                touched.events.setdefault(name, []).append(event)
+                if isinstance(event, EntriesMerged):
+                    touched.merged.append((name, event.duplicate))
         return touched
 
 
@@ -75,10 +63,11 @@ class FactWriter:
 
     async def write(self, batch: Sequence[Applied]) -> None:
         touched = _Touched.by(batch)
+        citing: set[str] = set()
         if touched.graded:
             rows = await self.connection.execute(text(_CITING),
                                                  {"sources": sorted(touched.graded)})
-            touched.facts.update((row.timeline, row.entry, row.attribute) for row in rows)
+            citing = {row.timeline for row in rows}
             # A regrade changes the facts of every timeline citing the source: their
             # version moves to the regrade's position (as a replay of the log counts it).
             await self.connection.execute(text(_BUMP_VERSION), [
@@ -90,7 +79,7 @@ class FactWriter:
         upserts: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
         occurred: list[dict[str, Any]] = []
-        for slug, entry, attribute in await self._fact_keys(touched):
+        for slug, entry, attribute in await self._fact_keys(touched, citing):
             timeline = await self.view.timeline(slug)
             sources = await self._sources(cited_sources(timeline, entry, attribute))
             fact = fact_of(timeline, entry, attribute, sources)
@@ -107,20 +96,17 @@ class FactWriter:
             if params_list:
                 await self.connection.execute(text(statement), params_list)
 
-    async def _fact_keys(self, touched: _Touched) -> list[FactKey]:
+    async def _fact_keys(self, touched: _Touched, citing: set[str]) -> list[FactKey]:
         """Each touched fact under the entry it now lives on, in a stable order."""
         keys: set[FactKey] = set()
-        for slug, entry, attribute in touched.facts:
+        for slug, events in touched.events.items():
             timeline = await self.view.timeline(slug)
-            keys.add((slug, timeline.survivor_of(entry), attribute))
-        for slug, report_id in touched.reports:
+            for event in events:
+                keys.update((slug, e, a) for e, a in facts_touched(timeline, event))
+        for slug in citing:
             timeline = await self.view.timeline(slug)
-            report = timeline.reports[report_id]
-            keys.add((slug, timeline.survivor_of(report.entry), report.attribute))
-        for slug, entry in touched.entries:
-            timeline = await self.view.timeline(slug)
-            survivor = timeline.survivor_of(entry)
-            keys.update((slug, survivor, a) for a in timeline.attributes(survivor))
+            for source in touched.graded:
+                keys.update((slug, e, a) for e, a in facts_citing(timeline, source))
         return sorted(keys)
 
     async def _sources(self, ids: set[str]) -> dict[str, SourceInfo]:

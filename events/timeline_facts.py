@@ -6,6 +6,14 @@ from collections.abc import Mapping
 
 from events.policy import Fact, SourceInfo, resolve
 from events.reducer import SourceState, TimelineState
+from events.vocabulary import (
+    DomainEvent,
+    EntriesMerged,
+    FactReported,
+    ReportCorrected,
+    ReportRanked,
+    ReportRetracted,
+)
 
 
 def source_info(sources: Mapping[str, SourceState]) -> dict[str, SourceInfo]:
@@ -34,3 +42,23 @@ def cited_sources(timeline: TimelineState, entry: str, attribute: str) -> set[st
         if report.via is not None:
             cited.add(report.via)
     return cited
+
+
+def facts_touched(timeline: TimelineState, event: DomainEvent) -> set[tuple[str, str]]:
+    """The facts (survivor entry, attribute) a timeline event may change, judged on the state
+    after it was applied. A merge touches every attribute of the survivor."""
+    if isinstance(event, FactReported):
+        return {(timeline.survivor_of(event.entry), event.attribute)}
+    if isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
+        report = timeline.reports[event.report]
+        return {(timeline.survivor_of(report.entry), report.attribute)}
+    if isinstance(event, EntriesMerged):
+        survivor = timeline.survivor_of(event.survivor)
+        return {(survivor, attribute) for attribute in timeline.attributes(survivor)}
+    return set()
+
+
+def facts_citing(timeline: TimelineState, source_id: str) -> set[tuple[str, str]]:
+    """The facts whose resolution reads a source's grade: those with a report from or via it."""
+    return {(timeline.survivor_of(r.entry), r.attribute) for r in timeline.reports.values()
+            if source_id in (r.source, r.via)}
