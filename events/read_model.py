@@ -3,82 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events.rows import (
+    EntryCursor,
+    EntryPage,
+    EntryRow,
+    FactRow,
+    ReportRow,
+    SourceRow,
+    TimelineRow,
+)
 
-@dataclass(frozen=True, slots=True)
-class TimelineRow:
-    slug: str
-    title: str
-    description: str | None
-    version: int
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    id: str
-    name: str
-    kind: str
-    url: str | None
-    reliability: str | None
-    grade_note: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    timeline: str
-    id: str
-    title: str
-    merged_into: str | None
-    position: int
-    occurred_start: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FactRow:
-    timeline: str
-    entry: str
-    attribute: str
-    document: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    """Entries sorted by best-known ``occurred`` (undated last), then by when opened."""
-
-    entries: list[EntryRow]
-    has_next: bool
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReportRow:
-    timeline: str
-    id: str
-    entry: str
-    attribute: str
-    value: dict[str, Any]
-    source: str
-    via: str | None
-    stance: str
-    reported_at: datetime
-    recorded_at: datetime
-    quote: str | None
-    url: str | None
-    status: str
-    rank: str
-    rank_reason: str | None
-    retraction_reason: str | None
-    position: int
-
-
-EntryCursor = tuple[datetime | None, int]
 _ENTRY_COLUMNS = "timeline, id, title, merged_into, position, occurred_start"
 
 

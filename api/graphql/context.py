@@ -8,7 +8,8 @@ from typing import Any
 from api.auth import Principal, bearer_token
 from api.services import Services
 from events.errors import DomainError
-from events.read_model import ReadModel, SourceRow
+from events.read_model import ReadModel
+from events.rows import SourceRow
 
 
 @dataclass(slots=True)

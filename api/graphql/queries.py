@@ -15,7 +15,7 @@ from events.as_of import Axis
 from events.errors import BadInput, NotFound
 from events.fact_history import changes
 from events.policy import fact_document
-from events.read_model import FactRow
+from events.rows import FactRow
 
 
 async def timeline_view(info: Info, slug: str, as_of: datetime | None,

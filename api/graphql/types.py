@@ -24,7 +24,7 @@ from api.graphql.views import TimelineView
 from events.chain import Envelope
 from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
-from events.read_model import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
+from events.rows import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
 
 
 @strawberry.type(description="A UCDP-style count: best estimate and range.")

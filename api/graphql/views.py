@@ -15,16 +15,16 @@ from events.as_of import Axis, fold
 from events.chain import Envelope
 from events.fact_history import FactVersion, history
 from events.policy import fact_document, occurred_start
-from events.read_model import (
+from events.read_model import ReadModel
+from events.reducer import EntryState, ReportState
+from events.rows import (
     EntryCursor,
     EntryPage,
     EntryRow,
     FactRow,
-    ReadModel,
     ReportRow,
     TimelineRow,
 )
-from events.reducer import EntryState, ReportState
 from events.store import PostgresEventStore
 from events.timeline_facts import fact_of, facts_of_entry, source_info
 

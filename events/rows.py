@@ -1,0 +1,77 @@
+"""Plain rows every read serves, whether from the read model or from history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    slug: str
+    title: str
+    description: str | None
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    id: str
+    name: str
+    kind: str
+    url: str | None
+    reliability: str | None
+    grade_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    timeline: str
+    id: str
+    title: str
+    merged_into: str | None
+    position: int
+    occurred_start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FactRow:
+    timeline: str
+    entry: str
+    attribute: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    """Entries sorted by best-known ``occurred`` (undated last), then by when opened."""
+
+    entries: list[EntryRow]
+    has_next: bool
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    timeline: str
+    id: str
+    entry: str
+    attribute: str
+    value: dict[str, Any]
+    source: str
+    via: str | None
+    stance: str
+    reported_at: datetime
+    recorded_at: datetime
+    quote: str | None
+    url: str | None
+    status: str
+    rank: str
+    rank_reason: str | None
+    retraction_reason: str | None
+    position: int
+
+
+EntryCursor = tuple[datetime | None, int]
