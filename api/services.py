@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import TokenBook
+from api.history_cache import HistoryCache
 from api.settings import Settings
 from events.appender import Appender
 from events.projection import PostgresProjection
@@ -22,13 +23,15 @@ class Services:
     appender: Appender
     read_model: ReadModel
     tokens: TokenBook
+    histories: HistoryCache
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
         store = PostgresEventStore(engine)
         return cls(settings=settings, engine=engine, store=store,
                    appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch),
-                   read_model=ReadModel(engine), tokens=TokenBook(engine))
+                   read_model=ReadModel(engine), tokens=TokenBook(engine),
+                   histories=HistoryCache(store))
 
     async def close(self) -> None:
         await self.appender.close()

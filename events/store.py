@@ -86,7 +86,7 @@ _SELECT_STREAM = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
 _SELECT_AFTER = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
                  "WHERE position > :after ORDER BY position LIMIT :limit")
 _SELECT_WORLD = (f"SELECT {_COLUMNS} FROM events "  # noqa: S608
-                 "WHERE (stream = :stream OR stream LIKE 'source:%')")
+                 "WHERE (stream = :stream OR stream LIKE 'source:%') AND position > :after")
 _SELECT_KEYS = (
     "SELECT k.key, k.fingerprint, "  # noqa: S608
     + ", ".join("e." + c for c in _COLUMNS.split(", "))
@@ -258,10 +258,10 @@ class PostgresEventStore:
                 await session.write(envelopes[start:start + 5000], [])
             await session.write([], keys)
 
-    async def read_timeline_world(self, slug: str,
-                                  recorded_until: datetime | None = None) -> list[Envelope]:
+    async def read_timeline_world(self, slug: str, recorded_until: datetime | None = None,
+                                  after: int = 0) -> list[Envelope]:
         """A timeline's stream and every source stream, in position order."""
-        params: dict[str, Any] = {"stream": f"timeline:{slug}"}
+        params: dict[str, Any] = {"stream": f"timeline:{slug}", "after": after}
         sql = _SELECT_WORLD
         if recorded_until is not None:
             sql += " AND recorded_at <= :until"

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
 from api.graphql.types import Fact, FactChange, Source, Timeline
-from api.graphql.views import AsOfView, PresentView, TimelineView
+from api.graphql.views import AsOfView, PresentView, SnapshotView, TimelineView
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
 from events.fact_history import changes
@@ -23,7 +23,7 @@ async def timeline_view(info: Info, slug: str, as_of: datetime | None,
     services = info.context.services
     if as_of is None:
         return PresentView(services.read_model, services.store, slug)
-    return await AsOfView.load(services.store, slug, as_of, axis)
+    return SnapshotView(await services.histories.get(slug), services.store, as_of, axis)
 
 
 @strawberry.type

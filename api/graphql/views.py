@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from events.as_of import Axis, fold
 from events.chain import Envelope
 from events.fact_history import FactVersion, history
+from events.history_index import TimelineHistory
 from events.policy import fact_document, occurred_start
 from events.read_model import ReadModel
 from events.reducer import EntryState, ReportState
@@ -97,8 +98,59 @@ class PresentView:
         return [found[e] for e in entry_ids]
 
 
+class SnapshotView:
+    """The timeline at a past moment, from its kept history (no replay per request)."""
+
+    def __init__(self, history: TimelineHistory, store: PostgresEventStore, as_of: datetime,
+                 axis: Axis) -> None:
+        self.store = store
+        self.slug = history.slug
+        self.as_of = as_of
+        self.axis = axis
+        self.snapshot = (history.at_recorded(as_of) if axis is Axis.RECORDED
+                         else history.at_reported(as_of))
+
+    async def row(self) -> TimelineRow | None:
+        return self.snapshot.timeline
+
+    async def entries(self, first: int, after: EntryCursor | None,
+                      occurred_from: datetime | None,
+                      occurred_to: datetime | None) -> EntryPage:
+        return page_of(self.snapshot.entries, first, after, occurred_from, occurred_to)
+
+    async def entry(self, entry_id: str) -> EntryRow | None:
+        wanted = self.snapshot.survivors.get(entry_id, entry_id)
+        return next((row for row in self.snapshot.entries if row.id == wanted), None)
+
+    async def facts(self, entry_id: str) -> list[FactRow]:
+        return self.snapshot.facts.get(entry_id, [])
+
+    async def reports(self, entry_id: str) -> list[ReportRow]:
+        return self.snapshot.reports.get(entry_id, [])
+
+    async def history(self, entry_id: str, attribute: str) -> list[FactVersion]:
+        envelopes = await self.store.read_timeline_world(
+            self.slug, recorded_until=self.as_of if self.axis is Axis.RECORDED else None)
+        return history(envelopes, self.slug, entry_id, attribute, self.axis, self.as_of)
+
+
+def page_of(rows: list[EntryRow], first: int, after: EntryCursor | None,
+            occurred_from: datetime | None, occurred_to: datetime | None) -> EntryPage:
+    """The same ordering and keyset paging as the read model's, over rows in memory."""
+    if occurred_from is not None:
+        rows = [r for r in rows if r.occurred_start and r.occurred_start >= occurred_from]
+    if occurred_to is not None:
+        rows = [r for r in rows if r.occurred_start and r.occurred_start < occurred_to]
+    rows = sorted(rows, key=_sort_key)
+    total = len(rows)
+    if after is not None:
+        rows = [r for r in rows if _sort_key(r) > _cursor_key(after)]
+    return EntryPage(rows[:first], len(rows) > first, total)
+
+
 class AsOfView:
-    """The timeline replayed from the log up to a moment, on one of the two clocks."""
+    """The timeline replayed from the log up to a moment, on one of the two clocks: the
+    reference the kept history is tested against, and what ``changes`` folds."""
 
     def __init__(self, envelopes: list[Envelope], slug: str, as_of: datetime,
                  axis: Axis) -> None:
@@ -132,15 +184,7 @@ class AsOfView:
                       occurred_from: datetime | None,
                       occurred_to: datetime | None) -> EntryPage:
         rows = [self._entry_row(e) for e in self.folded.timeline.live_entries()]
-        if occurred_from is not None:
-            rows = [r for r in rows if r.occurred_start and r.occurred_start >= occurred_from]
-        if occurred_to is not None:
-            rows = [r for r in rows if r.occurred_start and r.occurred_start < occurred_to]
-        rows.sort(key=_sort_key)
-        total = len(rows)
-        if after is not None:
-            rows = [r for r in rows if _sort_key(r) > _cursor_key(after)]
-        return EntryPage(rows[:first], len(rows) > first, total)
+        return page_of(rows, first, after, occurred_from, occurred_to)
 
     async def entry(self, entry_id: str) -> EntryRow | None:
         timeline = self.folded.timeline

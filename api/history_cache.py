@@ -1,0 +1,36 @@
+"""Each API process keeps the history of the timelines it was asked about in the past.
+
+The first as-of read of a timeline folds its log once; later ones only read the events
+appended since (one indexed query), so an as-of answer costs a lookup, not a replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+from events.history_index import TimelineHistory
+from events.store import PostgresEventStore
+
+MAX_TIMELINES = 32
+
+
+class HistoryCache:
+    def __init__(self, store: PostgresEventStore, capacity: int = MAX_TIMELINES) -> None:
+        self.store = store
+        self.capacity = capacity
+        self._histories: OrderedDict[str, TimelineHistory] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, slug: str) -> TimelineHistory:
+        """The timeline's history, caught up with everything committed so far."""
+        lock = self._locks.setdefault(slug, asyncio.Lock())
+        async with lock:
+            history = self._histories.get(slug) or TimelineHistory(slug)
+            history.extend(await self.store.read_timeline_world(slug, after=history.position))
+            self._histories[slug] = history
+            self._histories.move_to_end(slug)
+            while len(self._histories) > self.capacity:
+                evicted, _ = self._histories.popitem(last=False)
+                self._locks.pop(evicted, None)
+            return history

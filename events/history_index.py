@@ -1,0 +1,353 @@
+"""Each fact's and each report's history on both clocks, so an as-of read needs no replay.
+
+``TimelineHistory.extend`` consumes a timeline's events (and every source's) in position
+order, once, and keeps for every fact and report the versions it went through: on the
+RECORDED clock keyed by position, on the REPORTED clock keyed by ``reported_at`` (computed
+when first asked, from today's editorial state, since back-dated reports rewrite that past).
+``at_recorded`` and ``at_reported`` then answer what a replay of the log up to T would give
+(the integration tests compare the two on random T). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from events.chain import Envelope
+from events.policy import fact_document, resolve
+from events.reducer import ReportState, ReportStatus, SourceState, Stamp, TimelineState
+from events.rows import EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
+from events.timeline_facts import (
+    cited_sources,
+    fact_of,
+    facts_citing,
+    facts_touched,
+    source_info,
+)
+from events.values import TimeSpan, parse_value
+from events.vocabulary import (
+    EntriesMerged,
+    FactReported,
+    ReportCorrected,
+    ReportRanked,
+    ReportRetracted,
+    SourceGraded,
+    event_from_data,
+)
+
+K = TypeVar("K", int, datetime)
+V = TypeVar("V")
+Document = dict[str, Any]
+FactKey = tuple[str, str]
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+class Versions(Generic[K, V]):
+    """A value that changes at increasing keys; ``at(k)`` is the value in force at ``k``."""
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self) -> None:
+        self.keys: list[K] = []
+        self.values: list[V | None] = []
+
+    def set(self, key: K, value: V | None) -> None:
+        if self.values and self.values[-1] == value:
+            return
+        if self.keys and self.keys[-1] == key:
+            self.values[-1] = value
+        else:
+            self.keys.append(key)
+            self.values.append(value)
+
+    def at(self, key: K) -> V | None:
+        index = bisect_right(self.keys, key) - 1
+        return self.values[index] if index >= 0 else None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """A timeline as it stood at one moment on one clock: rows ready to serve."""
+
+    timeline: TimelineRow | None
+    entries: list[EntryRow]
+    facts: dict[str, list[FactRow]]
+    reports: dict[str, list[ReportRow]]
+    sources: dict[str, SourceRow]
+    survivors: dict[str, str] = field(default_factory=dict)  # merged entry → where it lives
+
+
+@dataclass(slots=True)
+class _ReportedAxis:
+    """What the REPORTED clock needs, rebuilt lazily after new events arrive."""
+
+    facts: dict[FactKey, Versions[datetime, Document]] = field(default_factory=dict)
+    thresholds: list[datetime] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)  # running max position per threshold
+
+
+class TimelineHistory:
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        self.state = TimelineState(slug)
+        self.sources: dict[str, SourceState] = {}
+        self.position = 0  # the last envelope consumed
+        self._recorded: list[tuple[datetime, int]] = []
+        self._facts: dict[FactKey, Versions[int, Document]] = {}
+        self._attributes: dict[str, set[str]] = {}
+        self._reports: dict[str, Versions[int, ReportRow]] = {}
+        self._report_log: dict[str, list[FactReported | ReportCorrected | ReportRetracted]] = {}
+        self._sources: dict[str, Versions[int, SourceRow]] = {}
+        self._version: Versions[int, int] = Versions()
+        self._merges: list[tuple[int, str, str]] = []
+        self._thresholds: list[tuple[datetime, int]] = []  # (reported-clock threshold, pos)
+        self._regrades: list[tuple[int, str]] = []
+        self._reported: _ReportedAxis | None = None
+
+    # -- consuming the log ----------------------------------------------------------------
+
+    def extend(self, envelopes: Iterable[Envelope]) -> None:
+        stream = f"timeline:{self.slug}"
+        for envelope in envelopes:
+            if envelope.position <= self.position:
+                continue
+            self.position = envelope.position
+            self._recorded.append((envelope.recorded_at, envelope.position))
+            self._reported = None
+            if envelope.stream.startswith("source:"):
+                self._source_event(envelope)
+            elif envelope.stream == stream:
+                self._timeline_event(envelope)
+
+    def _source_event(self, envelope: Envelope) -> None:
+        source_id = envelope.stream.split(":", 1)[1]
+        event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+        state = self.sources.setdefault(source_id, SourceState(source_id))
+        state.apply(event, Stamp(envelope.position, envelope.recorded_at))
+        self._sources.setdefault(source_id, Versions()).set(envelope.position, _source_row(state))
+        if isinstance(event, SourceGraded):
+            self._regrades.append((envelope.position, source_id))
+            touched = facts_citing(self.state, source_id)
+            if touched:
+                self._version.set(envelope.position, envelope.position)
+            self._recompute(envelope.position, touched)
+
+    def _timeline_event(self, envelope: Envelope) -> None:
+        event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+        position = envelope.position
+        self.state.apply(event, Stamp(position, envelope.recorded_at))
+        self._version.set(position, position)
+        self._thresholds.append((self._threshold(event), position))
+        if isinstance(event, FactReported):
+            self._report_log[event.report] = [event]
+        elif isinstance(event, ReportCorrected | ReportRetracted):
+            self._report_log[event.report].append(event)
+        if isinstance(event, FactReported | ReportCorrected | ReportRetracted | ReportRanked):
+            report = self.state.reports[event.report]
+            self._reports.setdefault(report.id, Versions()).set(
+                position, _report_row(self.slug, report))
+        if isinstance(event, EntriesMerged):
+            self._merges.append((position, event.duplicate, event.survivor))
+            for attribute in self._attributes.get(event.duplicate, set()):
+                self._facts[(event.duplicate, attribute)].set(position, None)
+        self._recompute(position, facts_touched(self.state, event))
+
+    def _threshold(self, event: object) -> datetime:
+        """The earliest REPORTED time at which a replay would apply this event."""
+        if isinstance(event, FactReported):
+            return event.reported_at
+        if isinstance(event, ReportCorrected | ReportRetracted):
+            return max(event.reported_at, self.state.reports[event.report].reported_at)
+        if isinstance(event, ReportRanked):
+            return self.state.reports[event.report].reported_at
+        return _NEVER
+
+    def _recompute(self, position: int, keys: set[FactKey]) -> None:
+        info = source_info(self.sources)
+        for entry, attribute in keys:
+            fact = fact_of(self.state, entry, attribute, info)
+            self._attributes.setdefault(entry, set()).add(attribute)
+            self._facts.setdefault((entry, attribute), Versions()).set(
+                position, None if fact is None else fact_document(fact))
+
+    # -- the RECORDED clock ---------------------------------------------------------------
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position of this timeline's world committed by ``moment``."""
+        index = bisect_right(self._recorded, (moment, self.position + 1)) - 1
+        return self._recorded[index][1] if index >= 0 else 0
+
+    def at_recorded(self, moment: datetime) -> Snapshot:
+        position = self.position_at(moment)
+        created = self.state.created
+        if created is None or created.position > position:
+            return Snapshot(None, [], {}, {}, {})
+        survivors = self._survivors(position)
+        entries = [e for e in self.state.entries.values()
+                   if e.opened.position <= position and e.id not in survivors]
+        facts = {e.id: self._rows(e.id, lambda k: self._facts[k].at(position))
+                 for e in entries}
+        reports: dict[str, list[ReportRow]] = {e.id: [] for e in entries}
+        for versions in self._reports.values():
+            report = versions.at(position)
+            if report is not None:
+                entry = self._survivor(report.entry, survivors)
+                if entry in reports:
+                    reports[entry].append(report)
+        sources = {s: source for s, v in self._sources.items()
+                   if (source := v.at(position)) is not None}
+        return Snapshot(self._timeline_row(self._version.at(position) or 0),
+                        self._entry_rows(entries, facts), facts, reports, sources, survivors)
+
+    def _survivors(self, position: int) -> dict[str, str]:
+        merged = {d: s for p, d, s in self._merges if p <= position}
+        return {d: self._survivor(d, merged) for d in merged}
+
+    @staticmethod
+    def _survivor(entry: str, merged: dict[str, str]) -> str:
+        seen = {entry}
+        while entry in merged and merged[entry] not in seen:
+            entry = merged[entry]
+            seen.add(entry)
+        return entry
+
+    # -- the REPORTED clock ---------------------------------------------------------------
+
+    def at_reported(self, moment: datetime) -> Snapshot:
+        if self.state.created is None:
+            return Snapshot(None, [], {}, {}, {})
+        axis = self._reported_axis()
+        entries = self.state.live_entries()
+        facts = {e.id: self._rows(e.id, lambda k: _at(axis.facts.get(k), moment))
+                 for e in entries}
+        reports: dict[str, list[ReportRow]] = {e.id: [] for e in entries}
+        for report in self.state.reports.values():
+            past = self._report_at(report, moment)
+            if past is not None:
+                reports[self.state.survivor_of(report.entry)].append(
+                    _report_row(self.slug, past))
+        index = bisect_right(axis.thresholds, moment) - 1
+        version = axis.versions[index] if index >= 0 else 0
+        sources = {s.id: _source_row(s) for s in self.sources.values() if s.exists}
+        survivors = {e: self.state.survivor_of(e) for e in self.state.merged}
+        return Snapshot(self._timeline_row(version), self._entry_rows(entries, facts), facts,
+                        reports, sources, survivors)
+
+    def _reported_axis(self) -> _ReportedAxis:
+        if self._reported is not None:
+            return self._reported
+        axis = _ReportedAxis()
+        for entry in self.state.live_entries():
+            for attribute in self.state.attributes(entry.id):
+                axis.facts[(entry.id, attribute)] = self._reported_versions(entry.id, attribute)
+        thresholds = list(self._thresholds)
+        for position, source_id in self._regrades:
+            citing = [r.reported_at for r in self.state.reports.values()
+                      if source_id in (r.source, r.via) and r.reported.position < position]
+            if citing:
+                thresholds.append((min(citing), position))
+        latest = 0
+        for threshold, position in sorted(thresholds):
+            latest = max(latest, position)
+            axis.thresholds.append(threshold)
+            axis.versions.append(latest)
+        self._reported = axis
+        return axis
+
+    def _reported_versions(self, entry: str, attribute: str) -> Versions[datetime, Document]:
+        reports = self.state.fact_reports(entry, attribute)
+        cited = cited_sources(self.state, entry, attribute)
+        info = {k: v for k, v in source_info(self.sources).items() if k in cited}
+        moments = sorted({e.reported_at for r in reports for e in self._report_log[r.id]})
+        versions: Versions[datetime, Document] = Versions()
+        for moment in moments:
+            past = [p for r in reports if (p := self._report_at(r, moment)) is not None]
+            fact = resolve_fact(entry, attribute, past, info)
+            versions.set(moment, fact)
+        return versions
+
+    def _report_at(self, report: ReportState, moment: datetime) -> ReportState | None:
+        """A report as it stood at ``moment`` on the REPORTED clock, ranked as today."""
+        log = self._report_log[report.id]
+        first = log[0]
+        assert isinstance(first, FactReported)
+        if first.reported_at > moment:
+            return None
+        past = dataclasses.replace(report, value=first.value, stance=first.stance,
+                                   status=ReportStatus.ACTIVE, retraction_reason=None,
+                                   changed_at=None)
+        for event in log[1:]:
+            if event.reported_at > moment:
+                continue
+            if isinstance(event, ReportCorrected):
+                past.value = event.value if event.value is not None else past.value
+                past.stance = event.stance if event.stance is not None else past.stance
+                past.status, past.changed_at = ReportStatus.CORRECTED, event.reported_at
+            elif isinstance(event, ReportRetracted):
+                past.status, past.changed_at = ReportStatus.RETRACTED, event.reported_at
+                past.retraction_reason = event.reason
+        return past
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def _rows(self, entry: str, document_at: Any) -> list[FactRow]:
+        rows = []
+        for attribute in sorted(self._attributes.get(entry, set())):
+            document = document_at((entry, attribute))
+            if document is not None:
+                rows.append(FactRow(self.slug, entry, attribute, document))
+        return rows
+
+    def _timeline_row(self, version: int) -> TimelineRow:
+        created = self.state.created
+        assert created is not None
+        return TimelineRow(slug=self.slug, title=self.state.title,
+                           description=self.state.description, version=version,
+                           created_at=created.recorded_at)
+
+    def _entry_rows(self, entries: Iterable[Any],
+                    facts: dict[str, list[FactRow]]) -> list[EntryRow]:
+        rows = []
+        for entry in entries:
+            occurred = next((f.document["value"] for f in facts[entry.id]
+                             if f.attribute == "occurred"), None)
+            start = None
+            if occurred is not None:
+                span = parse_value(occurred)
+                start = span.bounds()[0] if isinstance(span, TimeSpan) else None
+            rows.append(EntryRow(timeline=self.slug, id=entry.id, title=entry.title,
+                                 merged_into=None, position=entry.opened.position,
+                                 occurred_start=start))
+        return rows
+
+
+def resolve_fact(entry: str, attribute: str, reports: list[ReportState],
+                 info: dict[str, Any]) -> Document | None:
+    fact = resolve(entry, attribute, reports, info)
+    return None if fact is None else fact_document(fact)
+
+
+def _at(versions: Versions[datetime, Document] | None, moment: datetime) -> Document | None:
+    return None if versions is None else versions.at(moment)
+
+
+def _report_row(slug: str, report: ReportState) -> ReportRow:
+    return ReportRow(
+        timeline=slug, id=report.id, entry=report.entry, attribute=report.attribute,
+        value=report.value.to_data(), source=report.source, via=report.via,
+        stance=report.stance.value, reported_at=report.reported_at,
+        recorded_at=report.reported.recorded_at, quote=report.quote, url=report.url,
+        status=report.status.value, rank=report.rank.value, rank_reason=report.rank_reason,
+        retraction_reason=report.retraction_reason, position=report.reported.position)
+
+
+def _source_row(source: SourceState) -> SourceRow:
+    return SourceRow(id=source.id, name=source.name, kind=source.kind.value, url=source.url,
+                     reliability=source.reliability.value if source.reliability else None,
+                     grade_note=source.grade_note)
+
+
