@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from api.graphql.context import Context
 from api.graphql.schema import build_schema
 from api.services import Services
 from api.settings import Settings
+from events.rebuild import replay_needed, replay_read_model
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,23 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                        request=request, response=response)
 
 
+async def start_replay_if_policy_changed(services: Services) -> asyncio.Task[None] | None:
+    """A new policy version means the facts on disk were judged by the old one: rebuild
+    them in the background while the old read model keeps serving."""
+    if not await replay_needed(services.store):
+        return None
+
+    async def run() -> None:
+        try:
+            position = await replay_read_model(services.store)
+            log.info("read model rebuilt for the new policy up to position %d", position)
+        except Exception:
+            log.exception("the read model could not be rebuilt; run chronicle replay")
+
+    log.warning("the read model was built by another policy version: rebuilding it")
+    return asyncio.create_task(run(), name="chronicle-replay")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     holder = _Holder()
@@ -52,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.migrate_on_start:
             await upgrade(engine)
         services = Services.build(settings, engine)
+        replay = await start_replay_if_policy_changed(services)
         if settings.demo:
             from api.demo import load_demo_once
 
@@ -62,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             holder.services = None
+            if replay is not None:
+                replay.cancel()
             await services.close()
 
     graphql = ChronicleGraphQL(holder)

@@ -6,12 +6,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from api.auth import Scope
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 T = TypeVar("T")
 
@@ -115,6 +118,25 @@ def restore(file: Annotated[Path, typer.Argument(help="A file written by chronic
     except DomainError as e:
         raise _fail(f"{file}: {e.message}; nothing was restored") from None
     typer.echo(f"restored {count} events from {file}; the read model is rebuilt")
+
+
+@app.command("replay")
+def replay() -> None:
+    """Rebuild the read model from position 0 beside the live one, then swap it in."""
+    from api.progress import progress
+    from events.errors import DomainError
+    from events.rebuild import replay_read_model
+
+    async def run(services: Services) -> int:
+        head = await services.store.head_position()
+        with progress("replaying", head) as advance:
+            return await replay_read_model(services.store, on_progress=advance)
+
+    try:
+        position = _with_services(run)
+    except DomainError as e:
+        raise _fail(e.message) from None
+    typer.echo(f"the read model is rebuilt up to position {position} and swapped in")
 
 
 @app.command("verify")

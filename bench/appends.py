@@ -13,28 +13,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from _harness import (
+    BENCH_DIR,
+    DEFAULT_DSN,
+    RESULTS,
+    BenchError,
+    chronicle_server,
+    create_token,
+    git_head,
+    graphql,
+    graphql_client,
+    percentile_ms,
+    record_row,
+    report_server_log,
+    throwaway_database,
+)
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS = BENCH_DIR / "results.md"
 RESULTS_HEADER = (
     "# Append benchmark (W2)\n\n"
     "`python bench/appends.py`: reportFact over HTTP vs raw asyncpg single-row INSERT "
@@ -43,9 +52,6 @@ RESULTS_HEADER = (
     "| ratio | p50 ms | p99 ms | mean batch |\n"
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
 )
-SERVER_START_TIMEOUT = 60.0
-REQUEST_TIMEOUT = 60.0
-
 # Reports spread over the shape of a real timeline (W1's 200 entries × 5 facts), from four
 # sources, so each append recomputes one fact of ordinary size.
 ENTRIES = 200
@@ -82,10 +88,6 @@ PEER_INSERT = ("INSERT INTO limit_events(stream_id,version,type,payload,metadata
 PeerRow = tuple[uuid.UUID, str, str, str, dt.datetime]
 
 
-class BenchError(RuntimeError):
-    """The server or the database did not behave; the message says how."""
-
-
 @dataclass(frozen=True, slots=True)
 class Phase:
     """One timed run of ``count`` appends."""
@@ -99,7 +101,7 @@ class Phase:
         return self.count / self.seconds
 
     def percentile_ms(self, p: int) -> float:
-        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
+        return percentile_ms(self.latencies, p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,120 +116,7 @@ class Figures:
         return self.chronicle.rate / self.raw.rate
 
 
-# --- the throwaway database -------------------------------------------------------------
-
-def with_database(dsn: str, name: str) -> str:
-    return urlsplit(dsn)._replace(path=f"/{name}").geturl()
-
-
-@contextlib.asynccontextmanager
-async def throwaway_database(dsn: str) -> AsyncIterator[str]:
-    """Create a database named after this process, yield its DSN, drop it however we leave."""
-    name = f"chronicle_bench_{os.getpid()}"
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield with_database(dsn, name)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-# --- the Chronicle server ---------------------------------------------------------------
-
-def chronicle_cli() -> str:
-    return str(Path(sys.executable).parent / "chronicle")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def server_env(dsn: str) -> dict[str, str]:
-    url = "postgresql+asyncpg://" + dsn.split("://", 1)[1]
-    return {**os.environ, "DATABASE_URL": url}
-
-
-async def wait_healthy(base_url: str, server: asyncio.subprocess.Process, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        while time.monotonic() < deadline:
-            if server.returncode is not None:
-                raise BenchError(f"chronicle serve exited with {server.returncode}:\n"
-                                 + (await asyncio.to_thread(log.read_text))[-3000:])
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    raise BenchError(f"/healthz did not answer within {SERVER_START_TIMEOUT:.0f}s")
-
-
-async def stop(server: asyncio.subprocess.Process) -> None:
-    if server.returncode is not None:
-        return
-    server.terminate()
-    try:
-        await asyncio.wait_for(server.wait(), timeout=10)
-    except TimeoutError:
-        server.kill()
-        await server.wait()
-
-
-@contextlib.asynccontextmanager
-async def chronicle_server(dsn: str, log: Path) -> AsyncIterator[str]:
-    """Run ``chronicle serve`` on a free port, its output in ``log``; yield its base URL."""
-    port = free_port()
-    with log.open("wb") as out:
-        server = await asyncio.create_subprocess_exec(
-            chronicle_cli(), "serve", "--port", str(port), env=server_env(dsn),
-            stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(base_url, server, log)
-        yield base_url
-    finally:
-        await stop(server)
-
-
-async def create_token(dsn: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        chronicle_cli(), "token", "create", "--scope", "write", "--name", "bench",
-        env=server_env(dsn), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await process.communicate()
-    if process.returncode != 0:
-        raise BenchError(f"chronicle token create failed: {stderr.decode()}")
-    return stdout.decode().strip().splitlines()[-1]
-
-
-def server_errors(log: Path) -> list[str]:
-    return [line for line in log.read_text().splitlines()
-            if line.startswith(("ERROR", "CRITICAL", "Traceback"))]
-
-
 # --- GraphQL ----------------------------------------------------------------------------
-
-def graphql_client(base_url: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT,
-                             headers={"authorization": f"Bearer {token}"})
-
-
-async def graphql(client: httpx.AsyncClient, query: str,
-                  variables: dict[str, object]) -> dict[str, object]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    try:
-        body = response.json()
-    except ValueError:
-        raise BenchError(f"HTTP {response.status_code}: {response.text[:1000]}") from None
-    if response.status_code != 200 or body.get("errors") or not body.get("data"):
-        raise BenchError(f"HTTP {response.status_code}: {json.dumps(body)[:1000]}")
-    data: dict[str, object] = body["data"]
-    return data
-
 
 async def set_up(client: httpx.AsyncClient) -> None:
     for mutation, input_type, fields in SETUP:
@@ -333,11 +222,6 @@ async def raw_inserts(dsn: str, count: int, clients: int, warmup: int) -> Phase:
 
 # --- reporting --------------------------------------------------------------------------
 
-def git_head() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH_DIR,
-                          capture_output=True, text=True, check=True).stdout.strip()
-
-
 def summary(figures: Figures) -> str:
     sizes = figures.batch_sizes
     rows = [
@@ -365,8 +249,6 @@ def histogram(sizes: list[int]) -> str:
 
 
 def record(figures: Figures) -> None:
-    if not RESULTS.exists():
-        RESULTS.write_text(RESULTS_HEADER)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     line = (f"| {now} | {git_head()} | {os.cpu_count()} | {figures.clients} "
             f"| {figures.chronicle.count} | {figures.chronicle.rate:,.0f} "
@@ -374,8 +256,7 @@ def record(figures: Figures) -> None:
             f"| {figures.chronicle.percentile_ms(50):.1f} "
             f"| {figures.chronicle.percentile_ms(99):.1f} "
             f"| {statistics.mean(figures.batch_sizes):.1f} |\n")
-    with RESULTS.open("a") as out:
-        out.write(line)
+    record_row(RESULTS_HEADER, line)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -396,23 +277,13 @@ async def measure(args: argparse.Namespace, log: Path) -> Figures:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres",
+    parser.add_argument("--dsn", default=DEFAULT_DSN,
                         help="a server where we may create and drop a database")
     parser.add_argument("--clients", type=int, default=16,
                         help="concurrent HTTP clients, and raw asyncpg connections")
     parser.add_argument("--events", type=int, default=3000, help="timed appends on each side")
     parser.add_argument("--warmup", type=int, default=200, help="untimed appends first")
     return parser.parse_args()
-
-
-def report_server_log(log: Path) -> None:
-    """Drop the server's log after a clean run; keep it and quote it when it logged errors."""
-    errors = server_errors(log)
-    if not errors:
-        log.unlink()
-        return
-    print(f"the server logged {len(errors)} error line(s); its log is kept at {log}; first:\n  "
-          + "\n  ".join(errors[:5]), file=sys.stderr)
 
 
 def main() -> int:

@@ -1,15 +1,18 @@
-"""Rebuild the read model from position 0: fold the whole log through the reducer and the
-projection, in one transaction that holds the append lock (no write interleaves)."""
+"""Rebuild the read model from position 0 by folding the whole log through the reducer and
+the projection: in place for a restore (nothing is serving yet), or beside the live read
+model and swapped in (``chronicle replay``, or a policy version change at startup)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import text
 
 from events.appender import apply_envelope, new_state
 from events.decisions import StreamState
-from events.projection import Applied, PostgresProjection
+from events.errors import Conflict
+from events.projection import PROJECTION_NAME, Applied, PostgresProjection
 from events.reducer import SourceState, TimelineState
 from events.store import APPEND_LOCK_KEY, PostgresEventStore
 from events.vocabulary import event_from_data, source_stream, timeline_stream
@@ -62,3 +65,102 @@ async def rebuild_read_model(store: PostgresEventStore,
             if on_progress is not None:
                 on_progress(applied_count)
     return applied_count
+
+
+REBUILD_SCHEMA = "chronicle_rebuild"
+REPLAY_LOCK_KEY = 0x6368726F7265706C  # "chronrepl": one replay at a time, across processes
+CATCH_UP_GAP = 1000  # events left for the locked final step
+CHUNK = 5000
+
+
+async def replay_read_model(store: PostgresEventStore,
+                            on_progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the read model from position 0 beside the live one while it keeps serving,
+    then swap it in atomically. Writers wait only for the last few events and the swap.
+
+    The new tables live in a schema of their own; the projection writes them through the
+    search path. The swap replaces the live rows in one transaction under the append lock,
+    so readers see the old read model until the commit and the new one after it.
+    """
+    folded = _FoldedStreams()
+    projection = PostgresProjection()
+    async with store.engine.connect() as guard:
+        if not (await guard.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                    {"key": REPLAY_LOCK_KEY})).scalar_one():
+            raise Conflict("another replay of the read model is running")
+        try:
+            await _fresh_tables(store)
+            position = 0
+            while await store.head_position() - position > CATCH_UP_GAP:
+                position = await _project(store, projection, folded, position, on_progress)
+            async with store.session() as session:
+                connection = session.connection
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                         {"key": APPEND_LOCK_KEY})
+                position = await _project_in(session, store, projection, folded, position,
+                                             on_progress)
+                for table in READ_MODEL_TABLES:
+                    for statement in _swap(table):
+                        await connection.execute(text(statement))
+                await connection.execute(text(f"DROP SCHEMA {REBUILD_SCHEMA} CASCADE"))
+        finally:
+            await guard.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                {"key": REPLAY_LOCK_KEY})
+            await guard.commit()
+    return position
+
+
+def _swap(table: str) -> tuple[str, str]:
+    """Replace a live table's rows with the rebuilt ones (constant names only)."""
+    rebuilt = f"{REBUILD_SCHEMA}.{table}"
+    return (f"DELETE FROM public.{table}",  # noqa: S608
+            f"INSERT INTO public.{table} SELECT * FROM {rebuilt}")  # noqa: S608
+
+
+async def _fresh_tables(store: PostgresEventStore) -> None:
+    async with store.engine.begin() as connection:
+        await connection.execute(text(f"DROP SCHEMA IF EXISTS {REBUILD_SCHEMA} CASCADE"))
+        await connection.execute(text(f"CREATE SCHEMA {REBUILD_SCHEMA}"))
+        for table in READ_MODEL_TABLES:
+            await connection.execute(text(
+                f"CREATE TABLE {REBUILD_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)"))
+
+
+async def _project(store: PostgresEventStore, projection: PostgresProjection,
+                   folded: _FoldedStreams, position: int,
+                   on_progress: Callable[[int], None] | None) -> int:
+    """Project one chunk of the log into the rebuild tables, in its own transaction."""
+    async with store.session() as session:
+        return await _project_in(session, store, projection, folded, position, on_progress,
+                                 chunks=1)
+
+
+async def _project_in(session: Any, store: PostgresEventStore, projection: PostgresProjection,
+                      folded: _FoldedStreams, position: int,
+                      on_progress: Callable[[int], None] | None,
+                      chunks: int | None = None) -> int:
+    await session.connection.execute(text(f"SET LOCAL search_path = {REBUILD_SCHEMA}, public"))
+    done = 0
+    while chunks is None or done < chunks:
+        chunk = await store.read(position, CHUNK)
+        if not chunk:
+            break
+        batch = []
+        for envelope in chunk:
+            apply_envelope(folded.state(envelope.stream), envelope)
+            batch.append(Applied(envelope, event_from_data(
+                envelope.type, envelope.schema_version, envelope.data)))
+        await projection.apply(session, batch, folded)
+        position = chunk[-1].position
+        done += 1
+        if on_progress is not None:
+            on_progress(position)
+    return position
+
+
+async def replay_needed(store: PostgresEventStore) -> bool:
+    """True when the read model was built by another policy version than this code's."""
+    async with store.engine.connect() as connection:
+        names = {row.projection for row in await connection.execute(
+            text("SELECT projection FROM checkpoints"))}
+    return bool(names) and PROJECTION_NAME not in names
