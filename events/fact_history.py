@@ -1,6 +1,6 @@
-"""How one fact's best value moved along the log, and which facts changed between two times.
+"""How one fact's best value moved along the log, with the event that moved it each time.
 
-Pure: both fold the log with the same reducer and policy the projection uses.
+Pure: it folds the log with the same reducer and policy the projection uses.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from events.as_of import Axis, Folded, replay
+from events.as_of import Axis, replay
 from events.chain import Envelope
-from events.policy import Fact, SourceInfo, fact_document
-from events.timeline_facts import cited_sources, fact_of, facts_of_entry, source_info
+from events.policy import Fact
+from events.timeline_facts import cited_sources, fact_of, source_info
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,29 +50,4 @@ def history(envelopes: Iterable[Envelope], slug: str, entry: str, attribute: str
     return versions
 
 
-@dataclass(frozen=True, slots=True)
-class FactChange:
-    entry: str
-    attribute: str
-    before: Fact | None
-    after: Fact | None
-
-
-def _facts(folded: Folded) -> dict[tuple[str, str], Fact]:
-    sources: dict[str, SourceInfo] = source_info(folded.sources)
-    return {(f.entry, f.attribute): f for e in folded.timeline.live_entries()
-            for f in facts_of_entry(folded.timeline, e.id, sources)}
-
-
-def changes(since: Folded, until: Folded) -> list[FactChange]:
-    """Facts whose value, range, dispute or status differ between two folds of a timeline."""
-    before, after = _facts(since), _facts(until)
-    found = []
-    for key in sorted(before.keys() | after.keys()):
-        old, new = before.get(key), after.get(key)
-        if _shown(old) != _shown(new):
-            found.append(FactChange(key[0], key[1], old, new))
-    return found
-
-
-__all__ = ["FactChange", "FactVersion", "changes", "fact_document", "history"]
+__all__ = ["FactVersion", "history"]

@@ -325,6 +325,29 @@ class TimelineHistory:
         return rows
 
 
+def changed_facts(before: Snapshot, after: Snapshot) -> list[
+        tuple[str, str, FactRow | None, FactRow | None]]:
+    """Facts whose value, range, dispute or status differ between two snapshots, with both
+    versions, in (entry, attribute) order."""
+    old = {(f.entry, f.attribute): f for rows in before.facts.values() for f in rows}
+    new = {(f.entry, f.attribute): f for rows in after.facts.values() for f in rows}
+    found = []
+    for key in sorted(old.keys() | new.keys()):
+        was, now = old.get(key), new.get(key)
+        if _shown(was) != _shown(now):
+            found.append((key[0], key[1], was, now))
+    return found
+
+
+def _shown(row: FactRow | None) -> object:
+    """What a reader sees change (not the explanation's wording)."""
+    if row is None:
+        return None
+    document = row.document
+    return (document["value"], document["low"], document["high"], document["disputed"],
+            document["status"])
+
+
 def resolve_fact(entry: str, attribute: str, reports: list[ReportState],
                  info: dict[str, Any]) -> Document | None:
     fact = resolve(entry, attribute, reports, info)

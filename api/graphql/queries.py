@@ -10,12 +10,10 @@ from strawberry.types import Info
 from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
 from api.graphql.types import Fact, FactChange, Source, Timeline
-from api.graphql.views import AsOfView, PresentView, SnapshotView, TimelineView
+from api.graphql.views import PresentView, SnapshotView, TimelineView
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
-from events.fact_history import changes
-from events.policy import fact_document
-from events.rows import FactRow
+from events.history_index import changed_facts
 
 
 async def timeline_view(info: Info, slug: str, as_of: datetime | None,
@@ -51,21 +49,20 @@ class Query(LogQuery):
                       until: datetime | None = None,
                       axis: Axis = Axis.RECORDED) -> list[FactChange]:
         await require_reader(info)
-        store = info.context.services.store
+        services = info.context.services
         end = until or datetime.now(UTC)
         if end < since:
             raise BadInput("until must not be before since", field="until")
-        before = await AsOfView.load(store, slug, since, axis)
-        after = await AsOfView.load(store, slug, end, axis)
-        if await after.row() is None:
+        history = await services.histories.get(slug)
+        before = SnapshotView(history, services.store, since, axis)
+        after = SnapshotView(history, services.store, end, axis)
+        if after.snapshot.timeline is None:
             raise NotFound(f"timeline {slug!r} does not exist", field="slug")
-        return [FactChange(
-            entry=c.entry, attribute=c.attribute,
-            before=None if c.before is None else Fact.from_row(FactRow(
-                slug, c.entry, c.attribute, fact_document(c.before)), before),
-            after=None if c.after is None else Fact.from_row(FactRow(
-                slug, c.entry, c.attribute, fact_document(c.after)), after))
-            for c in changes(before.folded, after.folded)]
+        return [FactChange(entry=entry, attribute=attribute,
+                           before=None if old is None else Fact.from_row(old, before),
+                           after=None if new is None else Fact.from_row(new, after))
+                for entry, attribute, old, new in changed_facts(before.snapshot,
+                                                                after.snapshot)]
 
     @strawberry.field
     async def sources(self, info: Info) -> list[Source]:
