@@ -13,7 +13,8 @@ from datetime import datetime
 from enum import Enum
 
 from events.reducer import ReportState, ReportStatus
-from events.values import Count, Flag, Place, Text, TimeSpan, Value
+from events.value_groups import agrees, group_key, group_reports, matches, own_reports, span
+from events.values import Count, Flag, Place, TimeSpan, Value
 from events.vocabulary import Rank, Reliability, Stance
 
 POLICY_VERSION = 1
@@ -100,7 +101,7 @@ def occurred_start(fact: Fact | None) -> datetime | None:
     """Where an entry sorts: the start of its best-known ``occurred`` span."""
     if fact is None or not isinstance(fact.value, TimeSpan):
         return None
-    return _span(fact.value)[0]
+    return span(fact.value)[0]
 
 
 def as_float(weight: int) -> float:
@@ -247,26 +248,26 @@ class _Judge:
 
     def groups(self, entry: str, attribute: str) -> Fact:
         pool = self.supporting or self.denials
-        groups = _group(pool)
+        groups = group_reports(pool)
         weighed = [(key, members, self.net(members, [d for d in self.denials
-                                                     if _matches(d, key)]))
+                                                     if matches(d, key)]))
                    for key, members in groups]
         if self.preferred is not None:
-            key = _key(self.preferred)
-            winners = [r for r in self.supporting if _agrees(r, key)]
+            key = group_key(self.preferred)
+            winners = [r for r in self.supporting if agrees(r, key)]
             winner_key: object = key
-            winner_weight = self.net(winners, [d for d in self.denials if _matches(d, key)])
+            winner_weight = self.net(winners, [d for d in self.denials if matches(d, key)])
             value: Value = self.preferred.value
         else:
             winner_key, winners, winner_weight = max(
-                weighed, key=lambda g: (g[2], _latest(_own(g[1], g[0])),
-                                        -_first(_own(g[1], g[0]))))
-            value = _own(winners, winner_key)[0].value
+                weighed, key=lambda g: (g[2], _latest(own_reports(g[1], g[0])),
+                                        -_first(own_reports(g[1], g[0]))))
+            value = own_reports(winners, winner_key)[0].value
         winner_ids = {r.id for r in winners}
-        rivals = [(_own(members, key)[0].value, weight, _own(members, key))
+        rivals = [(own_reports(members, key)[0].value, weight, own_reports(members, key))
                   for key, members, weight in weighed
                   if key != winner_key and not all(r.id in winner_ids
-                                                   for r in _own(members, key))]
+                                                   for r in own_reports(members, key))]
         rival_weight = max((w for _, w, _ in rivals), default=0)
         disputed = self.is_disputed(winner_weight, rival_weight)
         return self.finish(entry, attribute, value, winners, rivals, winner_weight, None, None,
@@ -363,64 +364,3 @@ def _range(report: ReportState) -> tuple[int, int]:
     point = _point(report)
     return (value.low if value.low is not None else point,
             value.high if value.high is not None else point)
-
-
-Span = tuple[datetime, datetime]
-
-
-def _span(value: TimeSpan) -> Span:
-    return value.bounds()
-
-
-def _key(report: ReportState) -> object:
-    """What makes two reports say the same thing (times: their span)."""
-    value = report.value
-    if isinstance(value, TimeSpan):
-        return _span(value)
-    if isinstance(value, Text):
-        return " ".join(value.value.casefold().split())
-    if isinstance(value, Place):
-        return " ".join(value.name.casefold().split())
-    if isinstance(value, Flag):
-        return value.value
-    raise TypeError(f"counts are not grouped: {value!r}")
-
-
-def _contains(outer: Span, inner: Span) -> bool:
-    return outer[0] <= inner[0] and inner[1] <= outer[1]
-
-
-def _matches(report: ReportState, key: object) -> bool:
-    """Does ``report`` speak to the group ``key``: equal, or a time span containing it."""
-    own = _key(report)
-    if isinstance(key, tuple) and isinstance(own, tuple):
-        return _contains(own, key)
-    return own == key
-
-
-def _agrees(report: ReportState, key: object) -> bool:
-    """Agreement with a preferred value: times agree when either span contains the other."""
-    own = _key(report)
-    if isinstance(key, tuple) and isinstance(own, tuple):
-        return _contains(own, key) or _contains(key, own)
-    return own == key
-
-
-def _own(members: Sequence[ReportState], key: object) -> list[ReportState]:
-    """The group's own reports (not coarser ones lending it their weight)."""
-    own = [r for r in members if _key(r) == key]
-    return own or list(members)
-
-
-def _group(reports: Sequence[ReportState]) -> list[tuple[object, list[ReportState]]]:
-    """Groups of equal values. For times, only the finest spans form groups; a coarser report
-    adds its weight to every group it contains, and forms its own only when it contains none."""
-    keys: list[object] = []
-    for report in reports:
-        key = _key(report)
-        if key not in keys:
-            keys.append(key)
-    if keys and isinstance(keys[0], tuple):
-        spans = [k for k in keys if isinstance(k, tuple)]
-        keys = [k for k in spans if not any(o != k and _contains(k, o) for o in spans)]
-    return [(key, [r for r in reports if _matches(r, key)]) for key in keys]
