@@ -1,0 +1,495 @@
+"""W4 as-of reads: the W1 timeline read now, and as of a random past moment on either clock.
+
+Creates a throwaway database and imports one timeline (200 entries × 5 attributes, 8 graded
+sources, ``--reports`` reports plus a few hundred corrections, retractions and ranks) with
+``chronicle import`` in ten chunks a moment apart, so the RECORDED clock has distinct commit
+times to ask about. Serves it (``chronicle serve``), then times ``--requests`` sequential
+reads from one client for each of: the present, ``asOf`` a random T on RECORDED between the
+first and the last chunk, and ``asOf`` a random T on REPORTED in 2018-02-08..2018-03-12.
+Prints p50/p95/p99 and appends a line to ``bench/results.md``.
+
+usage: python bench/as_of.py [--dsn DSN] [--reports 10000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from _harness import (
+    BENCH_DIR,
+    DEFAULT_DSN,
+    RESULTS,
+    BenchError,
+    chronicle_server,
+    create_token,
+    git_head,
+    graphql_client,
+    graphql_data,
+    percentile_ms,
+    record_row,
+    report_server_log,
+    run_chronicle,
+    throwaway_database,
+)
+
+RESULTS_HEADER = (
+    "# As-of reads (W4)\n\n"
+    "`python bench/as_of.py`: the W1 read (one timeline, 200 entries × 5 facts) by one "
+    "sequential client, now and `asOf` a random T on each clock; milliseconds p50 / p95 / p99. "
+    "Goal: as-of p95 < 50 ms.\n\n"
+    "| date (UTC) | commit | cores | reports | requests | present ms | RECORDED ms "
+    "| REPORTED ms | p95 ratio RECORDED | p95 ratio REPORTED | import ev/s |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+)
+GOAL_P95_MS = 50.0
+SEED = 2018
+CHUNKS = 10
+CHUNK_PAUSE = 0.5  # seconds between chunk imports, so each chunk commits at its own time
+WARMUP = 10  # untimed requests per variant; the first one is also reported (cold)
+REVISION_RATE = 0.03  # corrections, retractions and ranks per report
+
+SLUG = "bench"
+ENTRIES = 200
+ATTRIBUTES = ("killed", "wounded", "weapon", "occurred", "place")
+# id, kind, reliability: eight sources, six grades.
+SOURCES = (
+    ("wire", "MEDIA", "A"), ("ministry", "GOVERNMENT", "B"), ("army", "MILITARY", "C"),
+    ("monitor", "NGO", "B"), ("channel", "SOCIAL", "E"), ("witness", "INDIVIDUAL", "D"),
+    ("paper", "MEDIA", "C"), ("rumour", "OTHER", "F"),
+)
+STANCES = ("CONFIRMED", "CLAIMED", "UNCONFIRMED", "DENIED")
+STANCE_WEIGHTS = (3, 5, 2, 1)
+WEAPONS = ("artillery", "air strike", "drone", "tank", "mortar", "small arms")
+PLACES = ("Khasham", "Al Tabiyeh", "Deir ez-Zor", "Conoco field", "Euphrates crossing")
+REPORTED_FROM = dt.datetime(2018, 2, 8, tzinfo=dt.UTC)
+REPORTED_TO = dt.datetime(2018, 3, 10, 23, 59, tzinfo=dt.UTC)
+AS_OF_REPORTED = (REPORTED_FROM, dt.datetime(2018, 3, 12, tzinfo=dt.UTC))
+
+QUERY = """
+query($asOf: DateTime, $axis: Axis) {
+  timeline(slug: "bench", asOf: $asOf, axis: $axis) {
+    version
+    entries(first: 500) { nodes { id title occurred { start precision }
+      facts { attribute disputed status low high value {
+        ... on Count { best low high } ... on Text { text }
+        ... on TimeSpan { start precision } ... on Place { name } } } } }
+  }
+}
+"""
+
+Line = dict[str, object]
+
+
+# --- the story: one NDJSON line per command ---------------------------------------------
+
+@dataclass(slots=True)
+class Said:
+    """What the story has made a report say so far, to write valid revisions of it."""
+
+    entry: int
+    attribute: str
+    value: dict[str, object]
+    stance: str
+    reported_at: dt.datetime
+    retracted: bool = False
+
+
+def command(mutation: str, **fields: object) -> Line:
+    return {"mutation": mutation, "input": fields}
+
+
+def instant(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_up() -> list[Line]:
+    return [
+        command("createTimeline", slug=SLUG, title="Bench", description="W4 as-of reads"),
+        *(command("registerSource", id=s, name=f"The {s}", kind=kind) for s, kind, _ in SOURCES),
+        *(command("gradeSource", source=s, reliability=grade, note=f"grade {grade}")
+          for s, _, grade in SOURCES),
+        *(command("openEntry", timeline=SLUG, id=f"e{n}", title=f"Entry {n}")
+          for n in range(ENTRIES)),
+    ]
+
+
+def count(rng: random.Random, centre: int) -> dict[str, object]:
+    """A UCDP count near ``centre``: a best guess, a range around it, or "more than"."""
+    best = max(0, round(rng.gauss(centre, centre / 4 + 1)))
+    shape = rng.random()
+    if shape < 0.6:
+        return {"count": {"best": best}}
+    if shape < 0.85:
+        return {"count": {"best": best, "low": best // 2, "high": best * 2 + 1}}
+    return {"count": {"low": best}}
+
+
+def occurred(rng: random.Random, entry: int) -> dict[str, object]:
+    if rng.random() < 0.1:
+        return {"time": {"start": "2018-02", "precision": "MONTH"}}
+    day = 1 + (entry + rng.choice((-1, 0, 0, 0, 1))) % 28
+    return {"time": {"start": f"2018-02-{day:02d}", "precision": "DAY"}}
+
+
+def value(rng: random.Random, attribute: str, entry: int) -> dict[str, object]:
+    if attribute == "killed":
+        return count(rng, 5 + entry * 37 % 300)
+    if attribute == "wounded":
+        return count(rng, 10 + entry * 53 % 500)
+    if attribute == "weapon":
+        return {"text": WEAPONS[(entry + rng.choice((0, 0, 1, 2))) % len(WEAPONS)]}
+    if attribute == "occurred":
+        return occurred(rng, entry)
+    return {"place": {"name": PLACES[(entry + rng.choice((0, 0, 1))) % len(PLACES)]}}
+
+
+def reported_at(rng: random.Random, i: int, total: int) -> dt.datetime:
+    """News arrives over the month, in order but for jitter and some back-dated reports."""
+    moment = REPORTED_FROM + (REPORTED_TO - REPORTED_FROM) * (i / total)
+    moment += dt.timedelta(hours=rng.uniform(-6, 6))
+    if rng.random() < 0.2:
+        moment -= dt.timedelta(days=rng.uniform(0, 4))
+    return min(max(moment, REPORTED_FROM), REPORTED_TO).replace(second=0, microsecond=0)
+
+
+def later(rng: random.Random, moment: dt.datetime) -> dt.datetime:
+    """A moment up to three days after ``moment``, within the reporting month."""
+    then = min(moment + dt.timedelta(hours=rng.uniform(0, 72)), REPORTED_TO)
+    return max(then.replace(second=0, microsecond=0), moment)
+
+
+def report(rng: random.Random, i: int, total: int) -> tuple[Line, Said]:
+    entry, attribute = rng.randrange(ENTRIES), rng.choice(ATTRIBUTES)
+    source = rng.choice(SOURCES)[0]
+    said = Said(entry, attribute, value(rng, attribute, entry),
+                rng.choices(STANCES, STANCE_WEIGHTS)[0], reported_at(rng, i, total))
+    fields: dict[str, object] = {
+        "timeline": SLUG, "id": f"r{i}", "entry": f"e{entry}", "attribute": attribute,
+        "value": said.value, "source": source, "stance": said.stance,
+        "reportedAt": instant(said.reported_at)}
+    if rng.random() < 0.2:
+        fields["via"] = rng.choice([s for s, _, _ in SOURCES if s != source])
+    if rng.random() < 0.3:
+        fields["quote"] = f"Report {i} on {attribute} of entry {entry}."
+    return command("reportFact", **fields), said
+
+
+def correction(rng: random.Random, report_id: str, said: Said) -> Line:
+    new_value = value(rng, said.attribute, said.entry)
+    new_stance = said.stance
+    if new_value == said.value or rng.random() < 0.3:
+        new_stance = rng.choice([s for s in STANCES if s != said.stance])
+    said.value, said.stance = new_value, new_stance
+    said.reported_at = later(rng, said.reported_at)
+    return command("correctReport", timeline=SLUG, report=report_id, value=new_value,
+                   stance=new_stance, reportedAt=instant(said.reported_at))
+
+
+def revision(rng: random.Random, said: dict[str, Said]) -> Line:
+    """A correction, retraction or rank of a live report already in the story."""
+    report_id = f"r{rng.randrange(len(said)) + 1}"
+    while said[report_id].retracted:
+        report_id = f"r{rng.randrange(len(said)) + 1}"
+    target = said[report_id]
+    kind = rng.random()
+    if kind < 0.5:
+        return correction(rng, report_id, target)
+    if kind < 0.8:
+        target.retracted = True
+        return command("retractReport", timeline=SLUG, report=report_id,
+                       reason="the source withdrew it",
+                       reportedAt=instant(later(rng, target.reported_at)))
+    rank = rng.choices(("PREFERRED", "DEPRECATED", "NORMAL"), (3, 5, 2))[0]
+    return command("rankReport", timeline=SLUG, report=report_id, rank=rank,
+                   reason=f"editor: {rank.lower()}")
+
+
+def story(reports: int, rng: random.Random) -> list[list[Line]]:
+    """The set-up and ``reports`` reports ``r1``..``rN``, with revisions of earlier ones mixed
+    in, in ``CHUNKS`` chunks: the first holds the whole set-up (so every entry exists at any
+    T from the first chunk on), and every line is valid after the lines before it."""
+    lines: list[Line] = []
+    said: dict[str, Said] = {}
+    for i in range(1, reports + 1):
+        line, said[f"r{i}"] = report(rng, i, reports)
+        lines.append(line)
+        if rng.random() < REVISION_RATE:
+            lines.append(revision(rng, said))
+    size = -(-len(lines) // CHUNKS)
+    chunks = [lines[k:k + size] for k in range(0, len(lines), size)]
+    chunks[0] = set_up() + chunks[0]
+    return chunks
+
+
+def write_chunks(chunks: Sequence[Sequence[Line]], directory: Path) -> list[Path]:
+    paths = []
+    for k, chunk in enumerate(chunks):
+        path = directory / f"chunk-{k:02d}.ndjson"
+        path.write_text("".join(json.dumps(line) + "\n" for line in chunk))
+        paths.append(path)
+    return paths
+
+
+# --- the import -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    events: int
+    seconds: float  # inside ``chronicle import``, pauses excluded
+    chunk_times: list[dt.datetime]  # wall clock (UTC) after each chunk committed
+    commit_times: int  # distinct recorded_at in the log
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+async def import_chunk(dsn: str, path: Path) -> int:
+    output = await run_chronicle(dsn, "import", str(path))
+    found = re.search(r"imported (\d+) events", output)
+    if found is None:
+        raise BenchError(f"chronicle import {path.name} said: {output[-1000:]}")
+    return int(found.group(1))
+
+
+async def import_chunks(dsn: str, paths: Sequence[Path]) -> Imported:
+    events, seconds, times = 0, 0.0, []
+    for k, path in enumerate(paths):
+        if k:
+            await asyncio.sleep(CHUNK_PAUSE)
+        started = time.perf_counter()
+        events += await import_chunk(dsn, path)
+        seconds += time.perf_counter() - started
+        times.append(dt.datetime.now(dt.UTC))
+    return Imported(events, seconds, times, await distinct_commit_times(dsn, events))
+
+
+async def distinct_commit_times(dsn: str, expected: int) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        stored, distinct = await connection.fetchrow(
+            "SELECT count(*), count(DISTINCT recorded_at) FROM events")
+    finally:
+        await connection.close()
+    if stored != expected:
+        raise BenchError(f"the imports reported {expected} events, the log holds {stored}")
+    result: int = distinct
+    return result
+
+
+# --- the reads --------------------------------------------------------------------------
+
+Draw = Callable[[random.Random], dt.datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    name: str
+    axis: str | None
+    draw: Draw
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    version: int
+    entries: int
+    facts: int
+
+
+@dataclass(slots=True)
+class Sample:
+    """The timed reads of one variant, the cold first read, and what the answers held."""
+
+    first_ms: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+
+    def ms(self, p: int) -> float:
+        return percentile_ms(self.latencies, p)
+
+    def triple(self) -> str:
+        return f"{self.ms(50):.1f} / {self.ms(95):.1f} / {self.ms(99):.1f}"
+
+    def contents(self) -> str:
+        facts = [a.facts for a in self.answers]
+        versions = {a.version for a in self.answers}
+        return (f"facts {min(facts)}–{max(facts)} (median {statistics.median(facts):g}), "
+                f"{len(versions)} versions")
+
+
+def variants(imported: Imported) -> list[Variant]:
+    first, last = imported.chunk_times[0], imported.chunk_times[-1]
+    low, high = AS_OF_REPORTED
+    return [
+        Variant("present", None, lambda rng: None),
+        Variant("RECORDED", "RECORDED", lambda rng: first + (last - first) * rng.random()),
+        Variant("REPORTED", "REPORTED", lambda rng: low + (high - low) * rng.random()),
+    ]
+
+
+def answer_of(data: dict[str, Any]) -> Answer:
+    timeline = data["timeline"]
+    nodes = timeline["entries"]["nodes"]
+    return Answer(timeline["version"], len(nodes), sum(len(n["facts"]) for n in nodes))
+
+
+async def read(client: httpx.AsyncClient, variant: Variant,
+               as_of: dt.datetime | None) -> tuple[float, Answer]:
+    """One timed read; BenchError, naming the request, on errors or a short answer."""
+    variables = {} if as_of is None else {"asOf": as_of.isoformat(), "axis": variant.axis}
+    started = time.perf_counter()
+    response = await client.post("/graphql", json={"query": QUERY, "variables": variables})
+    elapsed = time.perf_counter() - started
+    request = f"{variant.name} read with variables {json.dumps(variables)}"
+    try:
+        answer = answer_of(graphql_data(response))
+    except (BenchError, KeyError, TypeError) as e:
+        raise BenchError(f"{request}: {e!r}") from None
+    if answer.entries != ENTRIES:
+        raise BenchError(f"{request}: {answer.entries} entries, not {ENTRIES} "
+                         f"(version {answer.version}, {answer.facts} facts)")
+    return elapsed, answer
+
+
+async def measure_variant(client: httpx.AsyncClient, variant: Variant, requests: int,
+                          rng: random.Random) -> Sample:
+    sample = Sample()
+    for k in range(WARMUP + requests):
+        elapsed, answer = await read(client, variant, variant.draw(rng))
+        if k == 0:
+            sample.first_ms = elapsed * 1000
+        if k >= WARMUP:
+            sample.latencies.append(elapsed)
+            sample.answers.append(answer)
+    return sample
+
+
+async def read_token(dsn: str) -> str | None:
+    """A read token when the server will want one, else None: reads are public by default."""
+    wanted = os.environ.get("CHRONICLE_REQUIRE_READ_TOKEN", "").strip().lower()
+    return await create_token(dsn, "read") if wanted in {"1", "true", "yes", "on"} else None
+
+
+# --- the run ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    reports: int
+    requests: int
+    imported: Imported
+    samples: dict[str, Sample]
+
+    def ratio(self, axis: str) -> float:
+        return self.samples[axis].ms(95) / self.samples["present"].ms(95)
+
+    @property
+    def worst_as_of_p95(self) -> float:
+        return max(self.samples["RECORDED"].ms(95), self.samples["REPORTED"].ms(95))
+
+
+async def measure(args: argparse.Namespace, log: Path, directory: Path) -> Figures:
+    paths = write_chunks(story(args.reports, random.Random(SEED)), directory)
+    async with throwaway_database(args.dsn) as dsn:
+        imported = await import_chunks(dsn, paths)
+        token = await read_token(dsn)
+        async with chronicle_server(dsn, log) as base_url, \
+                graphql_client(base_url, token) as client:
+            rng = random.Random(SEED + 1)
+            samples = {v.name: await measure_variant(client, v, args.requests, rng)
+                       for v in variants(imported)}
+    return Figures(args.reports, args.requests, imported, samples)
+
+
+# --- reporting --------------------------------------------------------------------------
+
+def summary(figures: Figures) -> str:
+    imported, samples = figures.imported, figures.samples
+    window = imported.chunk_times[-1] - imported.chunk_times[0]
+    goal = "met" if figures.worst_as_of_p95 < GOAL_P95_MS else "MISSED"
+    rows = [
+        ("cores (os.cpu_count)", f"{os.cpu_count()}"),
+        ("reports / events imported", f"{figures.reports} / {imported.events}"),
+        ("import events/s (informational)",
+         f"{imported.rate:,.0f} ({len(imported.chunk_times)} chunks, {imported.seconds:.1f}s)"),
+        ("distinct recorded_at / RECORDED window", f"{imported.commit_times} / "
+                                                  f"{window.total_seconds():.1f}s"),
+        ("requests per variant", f"{figures.requests} (+{WARMUP} warm-up)"),
+        *((f"{name} p50 / p95 / p99 ms", sample.triple()) for name, sample in samples.items()),
+        ("first read (cold) ms: present / RECORDED / REPORTED",
+         " / ".join(f"{s.first_ms:.1f}" for s in samples.values())),
+        ("p95 ratio as-of / present: RECORDED / REPORTED",
+         f"{figures.ratio('RECORDED'):.2f} / {figures.ratio('REPORTED'):.2f}"),
+        (f"goal: as-of p95 < {GOAL_P95_MS:.0f} ms",
+         f"{goal} (worst {figures.worst_as_of_p95:.1f})"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    table = "\n".join(f"{label:<{width}}  {value:>22}" for label, value in rows)
+    contents = "\n".join(f"  {name}: {sample.contents()}" for name, sample in samples.items())
+    return f"{table}\nwhat the timed answers held (200 entries each):\n{contents}"
+
+
+def record(figures: Figures) -> None:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    samples = figures.samples
+    line = (f"| {now} | {git_head()} | {os.cpu_count()} | {figures.reports} "
+            f"| {figures.requests} | {samples['present'].triple()} "
+            f"| {samples['RECORDED'].triple()} | {samples['REPORTED'].triple()} "
+            f"| {figures.ratio('RECORDED'):.2f} | {figures.ratio('REPORTED'):.2f} "
+            f"| {figures.imported.rate:,.0f} |\n")
+    record_row(RESULTS_HEADER, line)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dsn", default=DEFAULT_DSN,
+                        help="a server where we may create and drop a database")
+    parser.add_argument("--reports", type=int, default=10_000,
+                        help="reportFact lines in the imported timeline")
+    parser.add_argument("--requests", type=int, default=200,
+                        help="timed reads per variant (present, RECORDED, REPORTED)")
+    args = parser.parse_args()
+    if args.reports < CHUNKS or args.requests < 2:
+        parser.error(f"--reports must be at least {CHUNKS} and --requests at least 2")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    fd, name = tempfile.mkstemp(prefix="chronicle-bench-", suffix=".log")
+    os.close(fd)
+    log = Path(name)
+    try:
+        with tempfile.TemporaryDirectory(prefix="chronicle-as-of-") as directory:
+            figures = asyncio.run(measure(args, log, Path(directory)))
+    except BenchError as e:
+        kept = f"\nthe server's log is at {log}" if log.stat().st_size else ""
+        print(f"benchmark failed: {e}{kept}", file=sys.stderr)
+        return 1
+    finally:
+        if log.exists() and not log.stat().st_size:
+            log.unlink()  # the server never started: nothing to keep
+    report_server_log(log)
+    print(summary(figures))
+    record(figures)
+    print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
