@@ -13,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 
 from api.database import create_engine, upgrade
 from api.graphql.context import Context
+from api.graphql.response_cache import ResponseCache, cache_key
 from api.graphql.schema import build_schema
 from api.services import Services
 from api.settings import Settings
@@ -37,6 +39,22 @@ class ChronicleGraphQL(GraphQL[Context, None]):
     def __init__(self, holder: _Holder) -> None:
         super().__init__(build_schema(), graphql_ide="graphiql")
         self.holder = holder
+        self.answers = ResponseCache()
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: None,
+                             request_data: Any) -> ExecutionResult:
+        """Timeline reads are answered from the response cache while nothing they depend on
+        has changed; everything else is executed as usual."""
+        key = await cache_key(context.services, request_data.query,
+                              request_data.operation_name, request_data.variables)
+        if key is not None and (answer := self.answers.get(key)) is not None:
+            return answer
+        result: ExecutionResult = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data)
+        if key is not None:
+            self.answers.put(key, result)
+        return result
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(services=self.holder.get(),

@@ -88,6 +88,7 @@ class _ReportedAxis:
     facts: dict[FactKey, Versions[datetime, Document]] = field(default_factory=dict)
     thresholds: list[datetime] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)  # running max position per threshold
+    moments: list[datetime] = field(default_factory=list)  # where any answer can change
 
 
 class TimelineHistory:
@@ -255,8 +256,17 @@ class TimelineHistory:
             latest = max(latest, position)
             axis.thresholds.append(threshold)
             axis.versions.append(latest)
+        moments = set(axis.thresholds)
+        for versions in axis.facts.values():
+            moments.update(versions.keys)
+        axis.moments = sorted(moments)
         self._reported = axis
         return axis
+
+    def reported_epoch(self, moment: datetime) -> tuple[int, int]:
+        """Equal for two moments exactly when the REPORTED answers at them are equal: the
+        log read so far, and how many of the moments where an answer changes have passed."""
+        return self.position, bisect_right(self._reported_axis().moments, moment)
 
     def _reported_versions(self, entry: str, attribute: str) -> Versions[datetime, Document]:
         reports = self.state.fact_reports(entry, attribute)

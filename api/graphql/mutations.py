@@ -81,7 +81,7 @@ async def _report_and_fact(info: Info, result: AppendResult) -> tuple[Report, Fa
     if entry is not None:
         fact = next((Fact.from_row(f, view) for f in await view.facts(entry.id)
                      if f.attribute == report.attribute), None)
-    return Report.from_row(report), fact
+    return Report.from_row(report, view), fact
 
 
 @strawberry.type

@@ -8,7 +8,6 @@ from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from api.graphql.scalars import (
     FactStatus,
@@ -97,6 +96,7 @@ class Source:
 @strawberry.type(description="One source saying one thing about one attribute of an entry.")
 class Report:
     row: strawberry.Private[ReportRow]
+    view: strawberry.Private[TimelineView]
     id: str
     attribute: str
     stance: Stance
@@ -116,21 +116,19 @@ class Report:
     def entry(self) -> str:
         return self.row.entry
 
-    @strawberry.field
-    async def source(self, info: Info) -> Source:
-        sources = await info.context.sources()
-        return Source.from_row(sources[self.row.source])
+    @strawberry.field(description="The source, as graded at the time the timeline is read at.")
+    async def source(self) -> Source:
+        return Source.from_row((await self.view.sources())[self.row.source])
 
     @strawberry.field(description="The origin this report cites, if any.")
-    async def via(self, info: Info) -> Source | None:
+    async def via(self) -> Source | None:
         if self.row.via is None:
             return None
-        sources = await info.context.sources()
-        return Source.from_row(sources[self.row.via])
+        return Source.from_row((await self.view.sources())[self.row.via])
 
     @classmethod
-    def from_row(cls, row: ReportRow) -> Report:
-        return cls(row=row, id=row.id, attribute=row.attribute,
+    def from_row(cls, row: ReportRow, view: TimelineView) -> Report:
+        return cls(row=row, view=view, id=row.id, attribute=row.attribute,
                    stance=Stance(row.stance), reported_at=row.reported_at,
                    recorded_at=row.recorded_at, quote=row.quote, url=row.url,
                    status=ReportStatus(row.status), rank=Rank(row.rank),
@@ -168,7 +166,7 @@ class Fact:
 
     async def _reports(self) -> dict[str, Report]:
         rows = await self.view.reports(self.document["entry"])
-        return {r.id: Report.from_row(r) for r in rows}
+        return {r.id: Report.from_row(r, self.view) for r in rows}
 
     @strawberry.field(description="Every report on this attribute, with its weight and role.")
     async def reports(self) -> list[FactReport]:
@@ -239,7 +237,7 @@ class Entry:
 
     @strawberry.field(description="Every report ever made about the entry, retracted included.")
     async def reports(self) -> list[Report]:
-        return [Report.from_row(r) for r in await self.view.reports(self.id)]
+        return [Report.from_row(r, self.view) for r in await self.view.reports(self.id)]
 
     @strawberry.field(description="The best-known facts, one per attribute.")
     async def facts(self) -> list[Fact]:

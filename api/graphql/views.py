@@ -24,6 +24,7 @@ from events.rows import (
     EntryRow,
     FactRow,
     ReportRow,
+    SourceRow,
     TimelineRow,
 )
 from events.store import PostgresEventStore
@@ -47,6 +48,8 @@ class TimelineView(Protocol):
 
     async def history(self, entry_id: str, attribute: str) -> list[FactVersion]: ...
 
+    async def sources(self) -> dict[str, SourceRow]: ...
+
 
 class PresentView:
     """The read model as committed. Facts and reports go through DataLoaders, so a page of
@@ -58,6 +61,7 @@ class PresentView:
         self.slug = slug
         self._facts = DataLoader(load_fn=self._load_facts)
         self._reports = DataLoader(load_fn=self._load_reports)
+        self._sources: dict[str, SourceRow] | None = None
 
     async def row(self) -> TimelineRow | None:
         return await self.read_model.timeline(self.slug)
@@ -83,6 +87,12 @@ class PresentView:
     async def history(self, entry_id: str, attribute: str) -> list[FactVersion]:
         return history(await self.store.read_timeline_world(self.slug), self.slug, entry_id,
                        attribute)
+
+    async def sources(self) -> dict[str, SourceRow]:
+        """Every source, loaded once per view (a newsroom has tens, not millions)."""
+        if self._sources is None:
+            self._sources = {s.id: s for s in await self.read_model.sources()}
+        return self._sources
 
     async def _load_facts(self, entry_ids: list[str]) -> list[list[FactRow]]:
         found: dict[str, list[FactRow]] = {e: [] for e in entry_ids}
@@ -128,6 +138,9 @@ class SnapshotView:
     async def reports(self, entry_id: str) -> list[ReportRow]:
         return self.snapshot.reports.get(entry_id, [])
 
+    async def sources(self) -> dict[str, SourceRow]:
+        return self.snapshot.sources
+
     async def history(self, entry_id: str, attribute: str) -> list[FactVersion]:
         envelopes = await self.store.read_timeline_world(
             self.slug, recorded_until=self.as_of if self.axis is Axis.RECORDED else None)
@@ -159,7 +172,7 @@ class AsOfView:
         self.axis = axis
         self.folded = fold(envelopes, slug, axis, as_of)
         self.slug = slug
-        self.sources = source_info(self.folded.sources)
+        self.source_info = source_info(self.folded.sources)
         self._facts: dict[str, list[FactRow]] = {}
 
     @classmethod
@@ -196,8 +209,14 @@ class AsOfView:
         if entry_id not in self._facts:
             self._facts[entry_id] = [
                 FactRow(self.slug, f.entry, f.attribute, fact_document(f))
-                for f in facts_of_entry(self.folded.timeline, entry_id, self.sources)]
+                for f in facts_of_entry(self.folded.timeline, entry_id, self.source_info)]
         return self._facts[entry_id]
+
+    async def sources(self) -> dict[str, SourceRow]:
+        return {s.id: SourceRow(id=s.id, name=s.name, kind=s.kind.value, url=s.url,
+                                reliability=s.reliability.value if s.reliability else None,
+                                grade_note=s.grade_note)
+                for s in self.folded.sources.values() if s.exists}
 
     async def reports(self, entry_id: str) -> list[ReportRow]:
         timeline = self.folded.timeline
@@ -208,7 +227,7 @@ class AsOfView:
         timeline = self.folded.timeline
         occurred = None
         if "occurred" in timeline.attributes(entry.id):
-            occurred = occurred_start(fact_of(timeline, entry.id, "occurred", self.sources))
+            occurred = occurred_start(fact_of(timeline, entry.id, "occurred", self.source_info))
         return EntryRow(timeline=self.slug, id=entry.id, title=entry.title,
                         merged_into=entry.merged_into, position=entry.opened.position,
                         occurred_start=occurred)

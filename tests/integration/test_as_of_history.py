@@ -71,6 +71,7 @@ async def everything(view: TimelineView) -> dict[str, Any]:
         "facts": {e.id: await view.facts(e.id) for e in page.entries},
         "reports": {e.id: await view.reports(e.id) for e in page.entries},
         "lookups": {e: await view.entry(e) for e in ENTRIES},
+        "sources": await view.sources(),
     }
 
 

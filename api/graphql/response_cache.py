@@ -1,0 +1,122 @@
+"""Rendered answers to timeline reads, reused while what they depend on is unchanged.
+
+A read whose root fields are all ``timeline(...)`` is keyed by its document, its variables
+(less ``asOf``) and, for each timeline it reads, what that answer depends on: the timeline's
+version now; the position committed by T on the RECORDED clock; the log read so far and the
+last moment an answer changes on the REPORTED clock. Nothing else can change the answer, so
+a hit is always what executing the query would give (a test checks both paths agree).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    parse,
+    value_from_ast_untyped,
+)
+from strawberry.types import ExecutionResult
+
+from api.services import Services
+from events.as_of import Axis
+
+CAPACITY = 128
+Key = tuple[Any, ...]
+
+
+class ResponseCache:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self._answers: OrderedDict[Key, ExecutionResult] = OrderedDict()
+        self.hits = 0
+
+    def get(self, key: Key) -> ExecutionResult | None:
+        answer = self._answers.get(key)
+        if answer is not None:
+            self._answers.move_to_end(key)
+            self.hits += 1
+        return answer
+
+    def put(self, key: Key, answer: ExecutionResult) -> None:
+        if answer.errors or answer.data is None:
+            return
+        self._answers[key] = answer
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.capacity:
+            self._answers.popitem(last=False)
+
+
+@lru_cache(maxsize=256)
+def _timeline_reads(query: str, operation_name: str | None) -> tuple[FieldNode, ...] | None:
+    """The root ``timeline`` fields of a query that reads nothing else, or None."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return None
+    fields = operations[0].selection_set.selections
+    if not fields or not all(isinstance(f, FieldNode) and f.name.value == "timeline"
+                             for f in fields):
+        return None
+    return tuple(f for f in fields if isinstance(f, FieldNode))
+
+
+def _argument(field: FieldNode, name: str, variables: dict[str, Any],
+              used: set[str]) -> Any:
+    for argument in field.arguments or ():
+        if argument.name.value == name:
+            if isinstance(argument.value, VariableNode):
+                used.add(argument.value.name.value)
+                return variables.get(argument.value.name.value)
+            return value_from_ast_untyped(argument.value, variables)
+    return None
+
+
+async def cache_key(services: Services, query: str | None, operation_name: str | None,
+                    variables: dict[str, Any] | None) -> Key | None:
+    """The key of a cacheable timeline read, or None when it must simply be executed."""
+    if query is None or services.settings.require_read_token:
+        return None
+    fields = _timeline_reads(query, operation_name)
+    if fields is None:
+        return None
+    variables = variables or {}
+    as_of_variables: set[str] = set()
+    depends_on: list[Any] = []
+    for field in fields:
+        slug = _argument(field, "slug", variables, set())
+        as_of = _argument(field, "asOf", variables, as_of_variables)
+        axis = _argument(field, "axis", variables, set()) or Axis.RECORDED.value
+        if not isinstance(slug, str) or axis not in (Axis.RECORDED.value, Axis.REPORTED.value):
+            return None
+        if as_of is None:
+            row = await services.read_model.timeline(slug)
+            depends_on.append((slug, "now", None if row is None else row.version))
+            continue
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        history = await services.histories.get(slug)
+        if axis == Axis.RECORDED.value:
+            depends_on.append((slug, axis, history.position_at(moment)))
+        else:
+            depends_on.append((slug, axis, history.reported_epoch(moment)))
+    rest = {k: v for k, v in variables.items() if k not in as_of_variables}
+    return (query, operation_name, json.dumps(rest, sort_keys=True, default=str),
+            tuple(depends_on))
