@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -76,7 +76,7 @@ class Snapshot:
     timeline: TimelineRow | None
     entries: list[EntryRow]
     facts: dict[str, list[FactRow]]
-    reports: dict[str, list[ReportRow]]
+    reports: Callable[[str], list[ReportRow]]  # an entry's reports, built when asked for
     sources: dict[str, SourceRow]
     survivors: dict[str, str] = field(default_factory=dict)  # merged entry → where it lives
 
@@ -101,6 +101,7 @@ class TimelineHistory:
         self._facts: dict[FactKey, Versions[int, Document]] = {}
         self._attributes: dict[str, set[str]] = {}
         self._reports: dict[str, Versions[int, ReportRow]] = {}
+        self._reports_of: dict[str, list[str]] = {}  # entry as reported → report ids
         self._report_log: dict[str, list[FactReported | ReportCorrected | ReportRetracted]] = {}
         self._sources: dict[str, Versions[int, SourceRow]] = {}
         self._version: Versions[int, int] = Versions()
@@ -145,6 +146,7 @@ class TimelineHistory:
         self._thresholds.append((self._threshold(event), position))
         if isinstance(event, FactReported):
             self._report_log[event.report] = [event]
+            self._reports_of.setdefault(event.entry, []).append(event.report)
         elif isinstance(event, ReportCorrected | ReportRetracted):
             self._report_log[event.report].append(event)
         if isinstance(event, FactReported | ReportCorrected | ReportRetracted | ReportRanked):
@@ -186,19 +188,19 @@ class TimelineHistory:
         position = self.position_at(moment)
         created = self.state.created
         if created is None or created.position > position:
-            return Snapshot(None, [], {}, {}, {})
+            return Snapshot(None, [], {}, _no_reports, {})
         survivors = self._survivors(position)
         entries = [e for e in self.state.entries.values()
                    if e.opened.position <= position and e.id not in survivors]
         facts = {e.id: self._rows(e.id, lambda k: self._facts[k].at(position))
                  for e in entries}
-        reports: dict[str, list[ReportRow]] = {e.id: [] for e in entries}
-        for versions in self._reports.values():
-            report = versions.at(position)
-            if report is not None:
-                entry = self._survivor(report.entry, survivors)
-                if entry in reports:
-                    reports[entry].append(report)
+
+        def reports(entry: str) -> list[ReportRow]:
+            members = [entry, *(d for d, s in survivors.items() if s == entry)]
+            rows = [row for member in members for r in self._reports_of.get(member, [])
+                    if (row := self._reports[r].at(position)) is not None]
+            return sorted(rows, key=lambda row: row.position)
+
         sources = {s: source for s, v in self._sources.items()
                    if (source := v.at(position)) is not None}
         return Snapshot(self._timeline_row(self._version.at(position) or 0),
@@ -220,17 +222,19 @@ class TimelineHistory:
 
     def at_reported(self, moment: datetime) -> Snapshot:
         if self.state.created is None:
-            return Snapshot(None, [], {}, {}, {})
+            return Snapshot(None, [], {}, _no_reports, {})
         axis = self._reported_axis()
         entries = self.state.live_entries()
         facts = {e.id: self._rows(e.id, lambda k: _at(axis.facts.get(k), moment))
                  for e in entries}
-        reports: dict[str, list[ReportRow]] = {e.id: [] for e in entries}
-        for report in self.state.reports.values():
-            past = self._report_at(report, moment)
-            if past is not None:
-                reports[self.state.survivor_of(report.entry)].append(
-                    _report_row(self.slug, past))
+
+        def reports(entry: str) -> list[ReportRow]:
+            members = self.state.merged_group(entry)
+            pasts = [past for member in members for r in self._reports_of.get(member, [])
+                     if (past := self._report_at(self.state.reports[r], moment)) is not None]
+            return [_report_row(self.slug, p)
+                    for p in sorted(pasts, key=lambda p: p.reported.position)]
+
         index = bisect_right(axis.thresholds, moment) - 1
         version = axis.versions[index] if index >= 0 else 0
         sources = {s.id: _source_row(s) for s in self.sources.values() if s.exists}
@@ -333,6 +337,10 @@ class TimelineHistory:
                                  merged_into=None, position=entry.opened.position,
                                  occurred_start=start))
         return rows
+
+
+def _no_reports(entry: str) -> list[ReportRow]:
+    return []
 
 
 def changed_facts(before: Snapshot, after: Snapshot) -> list[

@@ -136,7 +136,7 @@ class SnapshotView:
         return self.snapshot.facts.get(entry_id, [])
 
     async def reports(self, entry_id: str) -> list[ReportRow]:
-        return self.snapshot.reports.get(entry_id, [])
+        return self.snapshot.reports(entry_id)
 
     async def sources(self) -> dict[str, SourceRow]:
         return self.snapshot.sources
