@@ -1,22 +1,27 @@
 """What every benchmark here needs: a throwaway database, ``chronicle`` as a subprocess,
-GraphQL over HTTP, and a row in ``bench/results.md`` under the benchmark's own header.
+GraphQL over HTTP, a synthetic story to import (NDJSON command lines describing realistic
+timelines), and a row in ``bench/results.md`` under the benchmark's own header.
 
-Not a benchmark itself: ``appends.py`` and ``as_of.py`` import it (run as scripts, their
-own directory is first on ``sys.path``).
+Not a benchmark itself: ``appends.py``, ``as_of.py`` and ``replay.py`` import it (run as
+scripts, their own directory is first on ``sys.path``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
+import random
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -88,6 +93,15 @@ async def run_chronicle(dsn: str, *args: str) -> str:
         raise BenchError(f"chronicle {' '.join(args)} exited with {process.returncode}: "
                          f"{stderr.decode()[-2000:]}")
     return stdout.decode()
+
+
+async def chronicle_import(dsn: str, path: Path) -> int:
+    """``chronicle import PATH`` (migrating first, all in one transaction); the events stored."""
+    output = await run_chronicle(dsn, "import", str(path))
+    found = re.search(r"imported (\d+) events", output)
+    if found is None:
+        raise BenchError(f"chronicle import {path.name} said: {output[-1000:]}")
+    return int(found.group(1))
 
 
 async def create_token(dsn: str, scope: str = "write") -> str:
@@ -184,6 +198,178 @@ async def graphql(client: httpx.AsyncClient, query: str,
                   variables: Mapping[str, object]) -> dict[str, object]:
     response = await client.post("/graphql", json={"query": query, "variables": variables})
     return graphql_data(response)
+
+
+# --- a synthetic story: NDJSON command lines ---------------------------------------------
+#
+# One timeline: 8 sources graded A–F, entries ``e0``..``e199``, reports ``r1``..``rN`` on
+# five attributes from varied sources and stances, and about 3 % more lines revising earlier
+# reports. Every line is valid after the lines before it (per timeline).
+
+ENTRIES = 200
+ATTRIBUTES = ("killed", "wounded", "weapon", "occurred", "place")
+# id, kind, reliability: eight sources, six grades.
+SOURCES = (
+    ("wire", "MEDIA", "A"), ("ministry", "GOVERNMENT", "B"), ("army", "MILITARY", "C"),
+    ("monitor", "NGO", "B"), ("channel", "SOCIAL", "E"), ("witness", "INDIVIDUAL", "D"),
+    ("paper", "MEDIA", "C"), ("rumour", "OTHER", "F"),
+)
+STANCES = ("CONFIRMED", "CLAIMED", "UNCONFIRMED", "DENIED")
+STANCE_WEIGHTS = (3, 5, 2, 1)
+WEAPONS = ("artillery", "air strike", "drone", "tank", "mortar", "small arms")
+PLACES = ("Khasham", "Al Tabiyeh", "Deir ez-Zor", "Conoco field", "Euphrates crossing")
+REPORTED_FROM = dt.datetime(2018, 2, 8, tzinfo=dt.UTC)
+REPORTED_TO = dt.datetime(2018, 3, 10, 23, 59, tzinfo=dt.UTC)
+REVISION_RATE = 0.03  # corrections, retractions and ranks per report
+
+Line = dict[str, object]
+
+
+@dataclass(slots=True)
+class Said:
+    """What the story has made a report say so far, to write valid revisions of it."""
+
+    entry: int
+    attribute: str
+    value: dict[str, object]
+    stance: str
+    reported_at: dt.datetime
+    retracted: bool = False
+
+
+def command(mutation: str, **fields: object) -> Line:
+    return {"mutation": mutation, "input": fields}
+
+
+def instant(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_timeline(slug: str, title: str, description: str) -> Line:
+    return command("createTimeline", slug=slug, title=title, description=description)
+
+
+def register_sources() -> list[Line]:
+    """The eight ``SOURCES``, registered then graded."""
+    return [
+        *(command("registerSource", id=s, name=f"The {s}", kind=kind) for s, kind, _ in SOURCES),
+        *(command("gradeSource", source=s, reliability=grade, note=f"grade {grade}")
+          for s, _, grade in SOURCES),
+    ]
+
+
+def open_entries(slug: str) -> list[Line]:
+    return [command("openEntry", timeline=slug, id=f"e{n}", title=f"Entry {n}")
+            for n in range(ENTRIES)]
+
+
+def count(rng: random.Random, centre: int) -> dict[str, object]:
+    """A UCDP count near ``centre``: a best guess, a range around it, or "more than"."""
+    best = max(0, round(rng.gauss(centre, centre / 4 + 1)))
+    shape = rng.random()
+    if shape < 0.6:
+        return {"count": {"best": best}}
+    if shape < 0.85:
+        return {"count": {"best": best, "low": best // 2, "high": best * 2 + 1}}
+    return {"count": {"low": best}}
+
+
+def occurred(rng: random.Random, entry: int) -> dict[str, object]:
+    if rng.random() < 0.1:
+        return {"time": {"start": "2018-02", "precision": "MONTH"}}
+    day = 1 + (entry + rng.choice((-1, 0, 0, 0, 1))) % 28
+    return {"time": {"start": f"2018-02-{day:02d}", "precision": "DAY"}}
+
+
+def value(rng: random.Random, attribute: str, entry: int) -> dict[str, object]:
+    if attribute == "killed":
+        return count(rng, 5 + entry * 37 % 300)
+    if attribute == "wounded":
+        return count(rng, 10 + entry * 53 % 500)
+    if attribute == "weapon":
+        return {"text": WEAPONS[(entry + rng.choice((0, 0, 1, 2))) % len(WEAPONS)]}
+    if attribute == "occurred":
+        return occurred(rng, entry)
+    return {"place": {"name": PLACES[(entry + rng.choice((0, 0, 1))) % len(PLACES)]}}
+
+
+def reported_at(rng: random.Random, i: int, total: int) -> dt.datetime:
+    """News arrives over the month, in order but for jitter and some back-dated reports."""
+    moment = REPORTED_FROM + (REPORTED_TO - REPORTED_FROM) * (i / total)
+    moment += dt.timedelta(hours=rng.uniform(-6, 6))
+    if rng.random() < 0.2:
+        moment -= dt.timedelta(days=rng.uniform(0, 4))
+    return min(max(moment, REPORTED_FROM), REPORTED_TO).replace(second=0, microsecond=0)
+
+
+def later(rng: random.Random, moment: dt.datetime) -> dt.datetime:
+    """A moment up to three days after ``moment``, within the reporting month."""
+    then = min(moment + dt.timedelta(hours=rng.uniform(0, 72)), REPORTED_TO)
+    return max(then.replace(second=0, microsecond=0), moment)
+
+
+def report(rng: random.Random, slug: str, i: int, total: int) -> tuple[Line, Said]:
+    entry, attribute = rng.randrange(ENTRIES), rng.choice(ATTRIBUTES)
+    source = rng.choice(SOURCES)[0]
+    said = Said(entry, attribute, value(rng, attribute, entry),
+                rng.choices(STANCES, STANCE_WEIGHTS)[0], reported_at(rng, i, total))
+    fields: dict[str, object] = {
+        "timeline": slug, "id": f"r{i}", "entry": f"e{entry}", "attribute": attribute,
+        "value": said.value, "source": source, "stance": said.stance,
+        "reportedAt": instant(said.reported_at)}
+    if rng.random() < 0.2:
+        fields["via"] = rng.choice([s for s, _, _ in SOURCES if s != source])
+    if rng.random() < 0.3:
+        fields["quote"] = f"Report {i} on {attribute} of entry {entry}."
+    return command("reportFact", **fields), said
+
+
+def correction(rng: random.Random, slug: str, report_id: str, said: Said) -> Line:
+    new_value = value(rng, said.attribute, said.entry)
+    new_stance = said.stance
+    if new_value == said.value or rng.random() < 0.3:
+        new_stance = rng.choice([s for s in STANCES if s != said.stance])
+    said.value, said.stance = new_value, new_stance
+    said.reported_at = later(rng, said.reported_at)
+    return command("correctReport", timeline=slug, report=report_id, value=new_value,
+                   stance=new_stance, reportedAt=instant(said.reported_at))
+
+
+def revision(rng: random.Random, slug: str, said: dict[str, Said]) -> Line:
+    """A correction, retraction or rank of a live report already in the story."""
+    report_id = f"r{rng.randrange(len(said)) + 1}"
+    while said[report_id].retracted:
+        report_id = f"r{rng.randrange(len(said)) + 1}"
+    target = said[report_id]
+    kind = rng.random()
+    if kind < 0.5:
+        return correction(rng, slug, report_id, target)
+    if kind < 0.8:
+        target.retracted = True
+        return command("retractReport", timeline=slug, report=report_id,
+                       reason="the source withdrew it",
+                       reportedAt=instant(later(rng, target.reported_at)))
+    rank = rng.choices(("PREFERRED", "DEPRECATED", "NORMAL"), (3, 5, 2))[0]
+    return command("rankReport", timeline=slug, report=report_id, rank=rank,
+                   reason=f"editor: {rank.lower()}")
+
+
+def reports(slug: str, total: int, rng: random.Random) -> list[Line]:
+    """``total`` reports ``r1``..``rN`` on ``slug``'s entries, with revisions of earlier ones
+    mixed in (about ``REVISION_RATE`` per report); the entries must exist before them."""
+    lines: list[Line] = []
+    said: dict[str, Said] = {}
+    for i in range(1, total + 1):
+        line, said[f"r{i}"] = report(rng, slug, i, total)
+        lines.append(line)
+        if rng.random() < REVISION_RATE:
+            lines.append(revision(rng, slug, said))
+    return lines
+
+
+def ndjson(lines: Iterable[Line]) -> str:
+    """``{"mutation": …, "input": {…}}`` per line, as ``chronicle import`` reads them."""
+    return "".join(json.dumps(line) + "\n" for line in lines)
 
 
 # --- results.md -------------------------------------------------------------------------

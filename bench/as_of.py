@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -34,17 +33,25 @@ import httpx
 from _harness import (
     BENCH_DIR,
     DEFAULT_DSN,
+    ENTRIES,
+    REPORTED_FROM,
     RESULTS,
     BenchError,
+    Line,
+    chronicle_import,
     chronicle_server,
+    create_timeline,
     create_token,
     git_head,
     graphql_client,
     graphql_data,
+    ndjson,
+    open_entries,
     percentile_ms,
     record_row,
+    register_sources,
     report_server_log,
-    run_chronicle,
+    reports,
     throwaway_database,
 )
 
@@ -62,23 +69,7 @@ SEED = 2018
 CHUNKS = 10
 CHUNK_PAUSE = 0.5  # seconds between chunk imports, so each chunk commits at its own time
 WARMUP = 10  # untimed requests per variant; the first one is also reported (cold)
-REVISION_RATE = 0.03  # corrections, retractions and ranks per report
-
 SLUG = "bench"
-ENTRIES = 200
-ATTRIBUTES = ("killed", "wounded", "weapon", "occurred", "place")
-# id, kind, reliability: eight sources, six grades.
-SOURCES = (
-    ("wire", "MEDIA", "A"), ("ministry", "GOVERNMENT", "B"), ("army", "MILITARY", "C"),
-    ("monitor", "NGO", "B"), ("channel", "SOCIAL", "E"), ("witness", "INDIVIDUAL", "D"),
-    ("paper", "MEDIA", "C"), ("rumour", "OTHER", "F"),
-)
-STANCES = ("CONFIRMED", "CLAIMED", "UNCONFIRMED", "DENIED")
-STANCE_WEIGHTS = (3, 5, 2, 1)
-WEAPONS = ("artillery", "air strike", "drone", "tank", "mortar", "small arms")
-PLACES = ("Khasham", "Al Tabiyeh", "Deir ez-Zor", "Conoco field", "Euphrates crossing")
-REPORTED_FROM = dt.datetime(2018, 2, 8, tzinfo=dt.UTC)
-REPORTED_TO = dt.datetime(2018, 3, 10, 23, 59, tzinfo=dt.UTC)
 AS_OF_REPORTED = (REPORTED_FROM, dt.datetime(2018, 3, 12, tzinfo=dt.UTC))
 
 QUERY = """
@@ -93,144 +84,19 @@ query($asOf: DateTime, $axis: Axis) {
 }
 """
 
-Line = dict[str, object]
-
 
 # --- the story: one NDJSON line per command ---------------------------------------------
 
-@dataclass(slots=True)
-class Said:
-    """What the story has made a report say so far, to write valid revisions of it."""
-
-    entry: int
-    attribute: str
-    value: dict[str, object]
-    stance: str
-    reported_at: dt.datetime
-    retracted: bool = False
-
-
-def command(mutation: str, **fields: object) -> Line:
-    return {"mutation": mutation, "input": fields}
-
-
-def instant(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def set_up() -> list[Line]:
-    return [
-        command("createTimeline", slug=SLUG, title="Bench", description="W4 as-of reads"),
-        *(command("registerSource", id=s, name=f"The {s}", kind=kind) for s, kind, _ in SOURCES),
-        *(command("gradeSource", source=s, reliability=grade, note=f"grade {grade}")
-          for s, _, grade in SOURCES),
-        *(command("openEntry", timeline=SLUG, id=f"e{n}", title=f"Entry {n}")
-          for n in range(ENTRIES)),
-    ]
+    return [create_timeline(SLUG, "Bench", "W4 as-of reads"), *register_sources(),
+            *open_entries(SLUG)]
 
 
-def count(rng: random.Random, centre: int) -> dict[str, object]:
-    """A UCDP count near ``centre``: a best guess, a range around it, or "more than"."""
-    best = max(0, round(rng.gauss(centre, centre / 4 + 1)))
-    shape = rng.random()
-    if shape < 0.6:
-        return {"count": {"best": best}}
-    if shape < 0.85:
-        return {"count": {"best": best, "low": best // 2, "high": best * 2 + 1}}
-    return {"count": {"low": best}}
-
-
-def occurred(rng: random.Random, entry: int) -> dict[str, object]:
-    if rng.random() < 0.1:
-        return {"time": {"start": "2018-02", "precision": "MONTH"}}
-    day = 1 + (entry + rng.choice((-1, 0, 0, 0, 1))) % 28
-    return {"time": {"start": f"2018-02-{day:02d}", "precision": "DAY"}}
-
-
-def value(rng: random.Random, attribute: str, entry: int) -> dict[str, object]:
-    if attribute == "killed":
-        return count(rng, 5 + entry * 37 % 300)
-    if attribute == "wounded":
-        return count(rng, 10 + entry * 53 % 500)
-    if attribute == "weapon":
-        return {"text": WEAPONS[(entry + rng.choice((0, 0, 1, 2))) % len(WEAPONS)]}
-    if attribute == "occurred":
-        return occurred(rng, entry)
-    return {"place": {"name": PLACES[(entry + rng.choice((0, 0, 1))) % len(PLACES)]}}
-
-
-def reported_at(rng: random.Random, i: int, total: int) -> dt.datetime:
-    """News arrives over the month, in order but for jitter and some back-dated reports."""
-    moment = REPORTED_FROM + (REPORTED_TO - REPORTED_FROM) * (i / total)
-    moment += dt.timedelta(hours=rng.uniform(-6, 6))
-    if rng.random() < 0.2:
-        moment -= dt.timedelta(days=rng.uniform(0, 4))
-    return min(max(moment, REPORTED_FROM), REPORTED_TO).replace(second=0, microsecond=0)
-
-
-def later(rng: random.Random, moment: dt.datetime) -> dt.datetime:
-    """A moment up to three days after ``moment``, within the reporting month."""
-    then = min(moment + dt.timedelta(hours=rng.uniform(0, 72)), REPORTED_TO)
-    return max(then.replace(second=0, microsecond=0), moment)
-
-
-def report(rng: random.Random, i: int, total: int) -> tuple[Line, Said]:
-    entry, attribute = rng.randrange(ENTRIES), rng.choice(ATTRIBUTES)
-    source = rng.choice(SOURCES)[0]
-    said = Said(entry, attribute, value(rng, attribute, entry),
-                rng.choices(STANCES, STANCE_WEIGHTS)[0], reported_at(rng, i, total))
-    fields: dict[str, object] = {
-        "timeline": SLUG, "id": f"r{i}", "entry": f"e{entry}", "attribute": attribute,
-        "value": said.value, "source": source, "stance": said.stance,
-        "reportedAt": instant(said.reported_at)}
-    if rng.random() < 0.2:
-        fields["via"] = rng.choice([s for s, _, _ in SOURCES if s != source])
-    if rng.random() < 0.3:
-        fields["quote"] = f"Report {i} on {attribute} of entry {entry}."
-    return command("reportFact", **fields), said
-
-
-def correction(rng: random.Random, report_id: str, said: Said) -> Line:
-    new_value = value(rng, said.attribute, said.entry)
-    new_stance = said.stance
-    if new_value == said.value or rng.random() < 0.3:
-        new_stance = rng.choice([s for s in STANCES if s != said.stance])
-    said.value, said.stance = new_value, new_stance
-    said.reported_at = later(rng, said.reported_at)
-    return command("correctReport", timeline=SLUG, report=report_id, value=new_value,
-                   stance=new_stance, reportedAt=instant(said.reported_at))
-
-
-def revision(rng: random.Random, said: dict[str, Said]) -> Line:
-    """A correction, retraction or rank of a live report already in the story."""
-    report_id = f"r{rng.randrange(len(said)) + 1}"
-    while said[report_id].retracted:
-        report_id = f"r{rng.randrange(len(said)) + 1}"
-    target = said[report_id]
-    kind = rng.random()
-    if kind < 0.5:
-        return correction(rng, report_id, target)
-    if kind < 0.8:
-        target.retracted = True
-        return command("retractReport", timeline=SLUG, report=report_id,
-                       reason="the source withdrew it",
-                       reportedAt=instant(later(rng, target.reported_at)))
-    rank = rng.choices(("PREFERRED", "DEPRECATED", "NORMAL"), (3, 5, 2))[0]
-    return command("rankReport", timeline=SLUG, report=report_id, rank=rank,
-                   reason=f"editor: {rank.lower()}")
-
-
-def story(reports: int, rng: random.Random) -> list[list[Line]]:
-    """The set-up and ``reports`` reports ``r1``..``rN``, with revisions of earlier ones mixed
+def story(total: int, rng: random.Random) -> list[list[Line]]:
+    """The set-up and ``total`` reports ``r1``..``rN``, with revisions of earlier ones mixed
     in, in ``CHUNKS`` chunks: the first holds the whole set-up (so every entry exists at any
     T from the first chunk on), and every line is valid after the lines before it."""
-    lines: list[Line] = []
-    said: dict[str, Said] = {}
-    for i in range(1, reports + 1):
-        line, said[f"r{i}"] = report(rng, i, reports)
-        lines.append(line)
-        if rng.random() < REVISION_RATE:
-            lines.append(revision(rng, said))
+    lines = reports(SLUG, total, rng)
     size = -(-len(lines) // CHUNKS)
     chunks = [lines[k:k + size] for k in range(0, len(lines), size)]
     chunks[0] = set_up() + chunks[0]
@@ -241,7 +107,7 @@ def write_chunks(chunks: Sequence[Sequence[Line]], directory: Path) -> list[Path
     paths = []
     for k, chunk in enumerate(chunks):
         path = directory / f"chunk-{k:02d}.ndjson"
-        path.write_text("".join(json.dumps(line) + "\n" for line in chunk))
+        path.write_text(ndjson(chunk))
         paths.append(path)
     return paths
 
@@ -260,21 +126,13 @@ class Imported:
         return self.events / self.seconds
 
 
-async def import_chunk(dsn: str, path: Path) -> int:
-    output = await run_chronicle(dsn, "import", str(path))
-    found = re.search(r"imported (\d+) events", output)
-    if found is None:
-        raise BenchError(f"chronicle import {path.name} said: {output[-1000:]}")
-    return int(found.group(1))
-
-
 async def import_chunks(dsn: str, paths: Sequence[Path]) -> Imported:
     events, seconds, times = 0, 0.0, []
     for k, path in enumerate(paths):
         if k:
             await asyncio.sleep(CHUNK_PAUSE)
         started = time.perf_counter()
-        events += await import_chunk(dsn, path)
+        events += await chronicle_import(dsn, path)
         seconds += time.perf_counter() - started
         times.append(dt.datetime.now(dt.UTC))
     return Imported(events, seconds, times, await distinct_commit_times(dsn, events))
