@@ -61,7 +61,9 @@ class FactWriter:
         self.view = view
         self.sources: dict[str, SourceInfo] = {}
 
-    async def write(self, batch: Sequence[Applied]) -> None:
+    async def write(self, batch: Sequence[Applied], recompute: bool = True) -> None:
+        """Apply what a batch changed; ``recompute=False`` leaves the facts themselves for
+        one ``write_facts`` at the end (a rebuild)."""
         touched = _Touched.by(batch)
         citing: set[str] = set()
         if touched.graded:
@@ -76,10 +78,15 @@ class FactWriter:
         for slug, duplicate in touched.merged:
             await self.connection.execute(text(_DELETE_ENTRY),
                                           {"timeline": slug, "entry": duplicate})
+        if recompute:
+            await self.write_facts(await self._fact_keys(touched, citing))
+
+    async def write_facts(self, keys: Sequence[FactKey]) -> None:
+        """Recompute these facts from the write model and store them."""
         upserts: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
         occurred: list[dict[str, Any]] = []
-        for slug, entry, attribute in await self._fact_keys(touched, citing):
+        for slug, entry, attribute in keys:
             timeline = await self.view.timeline(slug)
             sources = await self._sources(cited_sources(timeline, entry, attribute))
             fact = fact_of(timeline, entry, attribute, sources)

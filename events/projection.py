@@ -148,7 +148,8 @@ class PostgresProjection:
     """The read model tables: timelines, sources, entries, reports, facts, and the
     checkpoint. Facts are recomputed one by one, only those the batch touched."""
 
-    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView) -> None:
+    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView,
+                    facts: bool = True) -> None:
         if not batch:
             return
         connection: AsyncConnection = session.connection
@@ -168,7 +169,7 @@ class PostgresProjection:
             await connection.execute(text(_TIMELINE_VERSION), [
                 {"slug": slug, "position": position}
                 for slug, position in timeline_versions.items()])
-        await FactWriter(connection, view).write(batch)
+        await FactWriter(connection, view).write(batch, recompute=facts)
         await connection.execute(text(_CHECKPOINT), {
             "name": PROJECTION_NAME, "position": batch[-1].envelope.position})
 

@@ -4,16 +4,18 @@ model and swapped in (``chronicle replay``, or a policy version change at startu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import text
 
-from events.appender import apply_envelope, new_state
+from events.appender import new_state
+from events.chain import Envelope
 from events.decisions import StreamState
 from events.errors import Conflict
+from events.facts_projection import FactWriter
 from events.projection import PROJECTION_NAME, Applied, PostgresProjection
-from events.reducer import SourceState, TimelineState
+from events.reducer import SourceState, Stamp, TimelineState
 from events.store import APPEND_LOCK_KEY, PostgresEventStore
 from events.vocabulary import event_from_data, source_stream, timeline_stream
 
@@ -30,6 +32,23 @@ class _FoldedStreams:
         if stream not in self.states:
             self.states[stream] = new_state(stream)
         return self.states[stream]
+
+    def fold(self, chunk: Sequence[Envelope]) -> list[Applied]:
+        """Apply a chunk of the log, decoding each event once."""
+        batch = []
+        for envelope in chunk:
+            event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+            self.state(envelope.stream).apply(event, Stamp(envelope.position,
+                                                           envelope.recorded_at))
+            batch.append(Applied(envelope, event))
+        return batch
+
+    def every_fact(self) -> list[tuple[str, str, str]]:
+        """Every fact of every timeline folded so far, in a stable order."""
+        return sorted((state.slug, entry.id, attribute) for state in self.states.values()
+                      if isinstance(state, TimelineState)
+                      for entry in state.live_entries()
+                      for attribute in state.attributes(entry.id))
 
     async def timeline(self, slug: str) -> TimelineState:
         state = self.state(timeline_stream(slug))
@@ -55,15 +74,11 @@ async def rebuild_read_model(store: PostgresEventStore,
         for table in READ_MODEL_TABLES:
             await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constants)
         async for chunk in store.chunks():
-            batch = []
-            for envelope in chunk:
-                apply_envelope(folded.state(envelope.stream), envelope)
-                batch.append(Applied(envelope, event_from_data(
-                    envelope.type, envelope.schema_version, envelope.data)))
-            await projection.apply(session, batch, folded)
+            await projection.apply(session, folded.fold(chunk), folded, facts=False)
             applied_count += len(chunk)
             if on_progress is not None:
                 on_progress(applied_count)
+        await FactWriter(connection, folded).write_facts(folded.every_fact())
     return applied_count
 
 
@@ -93,6 +108,11 @@ async def replay_read_model(store: PostgresEventStore,
             position = 0
             while await store.head_position() - position > CATCH_UP_GAP:
                 position = await _project(store, projection, folded, position, on_progress)
+            async with store.session() as session:
+                # Each fact once, as of the catch-up, rather than at every chunk touching it.
+                await session.connection.execute(
+                    text(f"SET LOCAL search_path = {REBUILD_SCHEMA}, public"))
+                await FactWriter(session.connection, folded).write_facts(folded.every_fact())
             async with store.session() as session:
                 connection = session.connection
                 await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
@@ -132,25 +152,20 @@ async def _project(store: PostgresEventStore, projection: PostgresProjection,
     """Project one chunk of the log into the rebuild tables, in its own transaction."""
     async with store.session() as session:
         return await _project_in(session, store, projection, folded, position, on_progress,
-                                 chunks=1)
+                                 chunks=1, facts=False)
 
 
 async def _project_in(session: Any, store: PostgresEventStore, projection: PostgresProjection,
                       folded: _FoldedStreams, position: int,
                       on_progress: Callable[[int], None] | None,
-                      chunks: int | None = None) -> int:
+                      chunks: int | None = None, facts: bool = True) -> int:
     await session.connection.execute(text(f"SET LOCAL search_path = {REBUILD_SCHEMA}, public"))
     done = 0
     while chunks is None or done < chunks:
         chunk = await store.read(position, CHUNK)
         if not chunk:
             break
-        batch = []
-        for envelope in chunk:
-            apply_envelope(folded.state(envelope.stream), envelope)
-            batch.append(Applied(envelope, event_from_data(
-                envelope.type, envelope.schema_version, envelope.data)))
-        await projection.apply(session, batch, folded)
+        await projection.apply(session, folded.fold(chunk), folded, facts=facts)
         position = chunk[-1].position
         done += 1
         if on_progress is not None:
