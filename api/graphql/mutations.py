@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import strawberry
 from strawberry.types import Info
@@ -66,22 +66,39 @@ async def _entry(info: Info, timeline: str, entry_id: str) -> Entry:
     return Entry.from_row(row, view)
 
 
-async def _report_and_fact(info: Info, result: AppendResult) -> tuple[Report, Fact | None]:
-    """The report a mutation touched, and the fact it bears on as it now stands."""
-    timeline = _timeline_of(result)
-    rows = await info.context.read_model.reports(timeline,
-                                                 report_ids=[result.envelope.data["report"]])
-    if not rows:
-        raise NotFound(f"report {result.envelope.data['report']!r} does not exist",
-                       field="report")
-    report = rows[0]
-    view = _view(info, timeline)
-    entry = await view.entry(report.entry)
-    fact = None
-    if entry is not None:
-        fact = next((Fact.from_row(f, view) for f in await view.facts(entry.id)
+@strawberry.type
+class ReportPayload:
+    """What report mutations answer; report and fact are read only when selected."""
+
+    result: strawberry.Private[AppendResult]
+    view: strawberry.Private[PresentView]
+    event: Event
+
+    async def _report(self) -> Report:
+        report_id = self.result.envelope.data["report"]
+        rows = await self.view.read_model.reports(self.view.slug, report_ids=[report_id])
+        if not rows:
+            raise NotFound(f"report {report_id!r} does not exist", field="report")
+        return Report.from_row(rows[0], self.view)
+
+    @strawberry.field
+    async def report(self) -> Report:
+        return await self._report()
+
+    @strawberry.field(description="The fact the report bears on, now; null when no live "
+                      "report on it remains.")
+    async def fact(self) -> Fact | None:
+        report = await self._report()
+        entry = await self.view.entry(report.row.entry)
+        if entry is None:
+            return None
+        return next((Fact.from_row(f, self.view) for f in await self.view.facts(entry.id)
                      if f.attribute == report.attribute), None)
-    return Report.from_row(report, view), fact
+
+    @classmethod
+    def of(cls, info: Info, result: AppendResult) -> Self:
+        return cls(result=result, view=_view(info, _timeline_of(result)),
+                   event=Event.from_envelope(result.envelope))
 
 
 @strawberry.type
@@ -109,35 +126,23 @@ class OpenEntryPayload:
 
 
 @strawberry.type
-class ReportFactPayload:
-    report: Report
-    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
-                                         "null when no live report on it remains.")
-    event: Event
+class ReportFactPayload(ReportPayload):
+    pass
 
 
 @strawberry.type
-class CorrectReportPayload:
-    report: Report
-    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
-                                         "null when no live report on it remains.")
-    event: Event
+class CorrectReportPayload(ReportPayload):
+    pass
 
 
 @strawberry.type
-class RetractReportPayload:
-    report: Report
-    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
-                                         "null when no live report on it remains.")
-    event: Event
+class RetractReportPayload(ReportPayload):
+    pass
 
 
 @strawberry.type
-class RankReportPayload:
-    report: Report
-    fact: Fact | None = strawberry.field(description="The fact the report bears on, now; "
-                                         "null when no live report on it remains.")
-    event: Event
+class RankReportPayload(ReportPayload):
+    pass
 
 
 @strawberry.type
@@ -178,32 +183,24 @@ class Mutation:
     @strawberry.mutation
     async def report_fact(self, info: Info, input: inputs.ReportFactInput) -> ReportFactPayload:
         result = await append(info, "reportFact", input)
-        report, fact = await _report_and_fact(info, result)
-        return ReportFactPayload(report=report, fact=fact,
-                                 event=Event.from_envelope(result.envelope))
+        return ReportFactPayload.of(info, result)
 
     @strawberry.mutation
     async def correct_report(self, info: Info,
                              input: inputs.CorrectReportInput) -> CorrectReportPayload:
         result = await append(info, "correctReport", input)
-        report, fact = await _report_and_fact(info, result)
-        return CorrectReportPayload(report=report, fact=fact,
-                                    event=Event.from_envelope(result.envelope))
+        return CorrectReportPayload.of(info, result)
 
     @strawberry.mutation
     async def retract_report(self, info: Info,
                              input: inputs.RetractReportInput) -> RetractReportPayload:
         result = await append(info, "retractReport", input)
-        report, fact = await _report_and_fact(info, result)
-        return RetractReportPayload(report=report, fact=fact,
-                                    event=Event.from_envelope(result.envelope))
+        return RetractReportPayload.of(info, result)
 
     @strawberry.mutation
     async def rank_report(self, info: Info, input: inputs.RankReportInput) -> RankReportPayload:
         result = await append(info, "rankReport", input)
-        report, fact = await _report_and_fact(info, result)
-        return RankReportPayload(report=report, fact=fact,
-                                 event=Event.from_envelope(result.envelope))
+        return RankReportPayload.of(info, result)
 
     @strawberry.mutation
     async def merge_entries(self, info: Info,
