@@ -13,6 +13,7 @@ from events.history_index import TimelineHistory
 from events.store import PostgresEventStore
 
 MAX_TIMELINES = 32
+YIELD_EVERY = 200  # events folded between two turns of the event loop
 
 
 class HistoryCache:
@@ -27,7 +28,11 @@ class HistoryCache:
         lock = self._locks.setdefault(slug, asyncio.Lock())
         async with lock:
             history = self._histories.get(slug) or TimelineHistory(slug)
-            history.extend(await self.store.read_timeline_world(slug, after=history.position))
+            envelopes = await self.store.read_timeline_world(slug, after=history.position)
+            for start in range(0, len(envelopes), YIELD_EVERY):
+                # A long first fold must not stall every other request of the process.
+                history.extend(envelopes[start:start + YIELD_EVERY])
+                await asyncio.sleep(0)
             self._histories[slug] = history
             self._histories.move_to_end(slug)
             while len(self._histories) > self.capacity:

@@ -15,12 +15,20 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from events.chain import Envelope
 from events.policy import fact_document, resolve
 from events.reducer import ReportState, ReportStatus, SourceState, Stamp, TimelineState
-from events.rows import EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
+from events.rows import (
+    EntryRow,
+    FactRow,
+    ReportRow,
+    SourceRow,
+    TimelineRow,
+    report_row,
+    source_row,
+)
 from events.timeline_facts import (
     cited_sources,
     fact_of,
@@ -29,9 +37,11 @@ from events.timeline_facts import (
     source_info,
 )
 from events.values import TimeSpan, parse_value
+from events.versions import Versions
 from events.vocabulary import (
     EntriesMerged,
     FactReported,
+    Rank,
     ReportCorrected,
     ReportRanked,
     ReportRetracted,
@@ -39,34 +49,10 @@ from events.vocabulary import (
     event_from_data,
 )
 
-K = TypeVar("K", int, datetime)
-V = TypeVar("V")
+ReportLogEvent = FactReported | ReportCorrected | ReportRetracted
 Document = dict[str, Any]
 FactKey = tuple[str, str]
 _NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-class Versions(Generic[K, V]):
-    """A value that changes at increasing keys; ``at(k)`` is the value in force at ``k``."""
-
-    __slots__ = ("keys", "values")
-
-    def __init__(self) -> None:
-        self.keys: list[K] = []
-        self.values: list[V | None] = []
-
-    def set(self, key: K, value: V | None) -> None:
-        if self.values and self.values[-1] == value:
-            return
-        if self.keys and self.keys[-1] == key:
-            self.values[-1] = value
-        else:
-            self.keys.append(key)
-            self.values.append(value)
-
-    def at(self, key: K) -> V | None:
-        index = bisect_right(self.keys, key) - 1
-        return self.values[index] if index >= 0 else None
 
 
 @dataclass(slots=True)
@@ -102,7 +88,7 @@ class TimelineHistory:
         self._attributes: dict[str, set[str]] = {}
         self._reports: dict[str, Versions[int, ReportRow]] = {}
         self._reports_of: dict[str, list[str]] = {}  # entry as reported → report ids
-        self._report_log: dict[str, list[FactReported | ReportCorrected | ReportRetracted]] = {}
+        self._report_log: dict[str, list[tuple[int, ReportLogEvent]]] = {}
         self._sources: dict[str, Versions[int, SourceRow]] = {}
         self._version: Versions[int, int] = Versions()
         self._merges: list[tuple[int, str, str]] = []
@@ -130,7 +116,7 @@ class TimelineHistory:
         event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
         state = self.sources.setdefault(source_id, SourceState(source_id))
         state.apply(event, Stamp(envelope.position, envelope.recorded_at))
-        self._sources.setdefault(source_id, Versions()).set(envelope.position, _source_row(state))
+        self._sources.setdefault(source_id, Versions()).set(envelope.position, source_row(state))
         if isinstance(event, SourceGraded):
             self._regrades.append((envelope.position, source_id))
             touched = facts_citing(self.state, source_id)
@@ -145,14 +131,14 @@ class TimelineHistory:
         self._version.set(position, position)
         self._thresholds.append((self._threshold(event), position))
         if isinstance(event, FactReported):
-            self._report_log[event.report] = [event]
+            self._report_log[event.report] = [(position, event)]
             self._reports_of.setdefault(event.entry, []).append(event.report)
         elif isinstance(event, ReportCorrected | ReportRetracted):
-            self._report_log[event.report].append(event)
+            self._report_log[event.report].append((position, event))
         if isinstance(event, FactReported | ReportCorrected | ReportRetracted | ReportRanked):
             report = self.state.reports[event.report]
             self._reports.setdefault(report.id, Versions()).set(
-                position, _report_row(self.slug, report))
+                position, report_row(self.slug, report))
         if isinstance(event, EntriesMerged):
             self._merges.append((position, event.duplicate, event.survivor))
             for attribute in self._attributes.get(event.duplicate, set()):
@@ -228,17 +214,23 @@ class TimelineHistory:
         facts = {e.id: self._rows(e.id, lambda k: _at(axis.facts.get(k), moment))
                  for e in entries}
 
+        survivors = {e: self.state.survivor_of(e) for e in self.state.merged}
+        # Reports are built when asked for, maybe after more events were folded: keep what
+        # they depend on as it is now (the log read so far, today's ranks).
+        known = self.position
+        ranks = {r.id: (r.rank, r.rank_reason, r.ranked_at) for r in self.state.reports.values()}
+
         def reports(entry: str) -> list[ReportRow]:
-            members = self.state.merged_group(entry)
+            members = [entry, *(d for d, s in survivors.items() if s == entry)]
             pasts = [past for member in members for r in self._reports_of.get(member, [])
-                     if (past := self._report_at(self.state.reports[r], moment)) is not None]
-            return [_report_row(self.slug, p)
+                     if r in ranks and (past := self._report_at(
+                         self.state.reports[r], moment, known, ranks[r])) is not None]
+            return [report_row(self.slug, p)
                     for p in sorted(pasts, key=lambda p: p.reported.position)]
 
         index = bisect_right(axis.thresholds, moment) - 1
         version = axis.versions[index] if index >= 0 else 0
-        sources = {s.id: _source_row(s) for s in self.sources.values() if s.exists}
-        survivors = {e: self.state.survivor_of(e) for e in self.state.merged}
+        sources = {s.id: source_row(s) for s in self.sources.values() if s.exists}
         return Snapshot(self._timeline_row(version), self._entry_rows(entries, facts), facts,
                         reports, sources, survivors)
 
@@ -276,7 +268,7 @@ class TimelineHistory:
         reports = self.state.fact_reports(entry, attribute)
         cited = cited_sources(self.state, entry, attribute)
         info = {k: v for k, v in source_info(self.sources).items() if k in cited}
-        moments = sorted({e.reported_at for r in reports for e in self._report_log[r.id]})
+        moments = sorted({e.reported_at for r in reports for _, e in self._report_log[r.id]})
         versions: Versions[datetime, Document] = Versions()
         for moment in moments:
             past = [p for r in reports if (p := self._report_at(r, moment)) is not None]
@@ -284,17 +276,22 @@ class TimelineHistory:
             versions.set(moment, fact)
         return versions
 
-    def _report_at(self, report: ReportState, moment: datetime) -> ReportState | None:
-        """A report as it stood at ``moment`` on the REPORTED clock, ranked as today."""
-        log = self._report_log[report.id]
-        first = log[0]
+    def _report_at(self, report: ReportState, moment: datetime, known: int | None = None,
+                   rank: tuple[Rank, str | None, int | None] | None = None,
+                   ) -> ReportState | None:
+        """A report as it stood at ``moment`` on the REPORTED clock, ranked as today (or as
+        ``rank`` says), from the log up to position ``known`` (all of it when None)."""
+        log = [(p, e) for p, e in self._report_log[report.id] if known is None or p <= known]
+        first = log[0][1]
         assert isinstance(first, FactReported)
         if first.reported_at > moment:
             return None
         past = dataclasses.replace(report, value=first.value, stance=first.stance,
                                    status=ReportStatus.ACTIVE, retraction_reason=None,
                                    changed_at=None)
-        for event in log[1:]:
+        if rank is not None:
+            past.rank, past.rank_reason, past.ranked_at = rank
+        for _, event in log[1:]:
             if event.reported_at > moment:
                 continue
             if isinstance(event, ReportCorrected):
@@ -375,20 +372,5 @@ def resolve_fact(entry: str, attribute: str, reports: list[ReportState],
 def _at(versions: Versions[datetime, Document] | None, moment: datetime) -> Document | None:
     return None if versions is None else versions.at(moment)
 
-
-def _report_row(slug: str, report: ReportState) -> ReportRow:
-    return ReportRow(
-        timeline=slug, id=report.id, entry=report.entry, attribute=report.attribute,
-        value=report.value.to_data(), source=report.source, via=report.via,
-        stance=report.stance.value, reported_at=report.reported_at,
-        recorded_at=report.reported.recorded_at, quote=report.quote, url=report.url,
-        status=report.status.value, rank=report.rank.value, rank_reason=report.rank_reason,
-        retraction_reason=report.retraction_reason, position=report.reported.position)
-
-
-def _source_row(source: SourceState) -> SourceRow:
-    return SourceRow(id=source.id, name=source.name, kind=source.kind.value, url=source.url,
-                     reliability=source.reliability.value if source.reliability else None,
-                     grade_note=source.grade_note)
 
 

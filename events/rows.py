@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from events.reducer import ReportState, SourceState
+
 
 @dataclass(frozen=True, slots=True)
 class TimelineRow:
@@ -75,3 +77,19 @@ class ReportRow:
 
 
 EntryCursor = tuple[datetime | None, int]
+
+
+def report_row(slug: str, report: ReportState) -> ReportRow:
+    return ReportRow(
+        timeline=slug, id=report.id, entry=report.entry, attribute=report.attribute,
+        value=report.value.to_data(), source=report.source, via=report.via,
+        stance=report.stance.value, reported_at=report.reported_at,
+        recorded_at=report.reported.recorded_at, quote=report.quote, url=report.url,
+        status=report.status.value, rank=report.rank.value, rank_reason=report.rank_reason,
+        retraction_reason=report.retraction_reason, position=report.reported.position)
+
+
+def source_row(source: SourceState) -> SourceRow:
+    return SourceRow(id=source.id, name=source.name, kind=source.kind.value, url=source.url,
+                     reliability=source.reliability.value if source.reliability else None,
+                     grade_note=source.grade_note)

@@ -17,7 +17,7 @@ from events.fact_history import FactVersion, history
 from events.history_index import TimelineHistory
 from events.policy import fact_document, occurred_start
 from events.read_model import ReadModel
-from events.reducer import EntryState, ReportState
+from events.reducer import EntryState
 from events.rows import (
     EntryCursor,
     EntryPage,
@@ -26,6 +26,8 @@ from events.rows import (
     ReportRow,
     SourceRow,
     TimelineRow,
+    report_row,
+    source_row,
 )
 from events.store import PostgresEventStore
 from events.timeline_facts import fact_of, facts_of_entry, source_info
@@ -213,15 +215,12 @@ class AsOfView:
         return self._facts[entry_id]
 
     async def sources(self) -> dict[str, SourceRow]:
-        return {s.id: SourceRow(id=s.id, name=s.name, kind=s.kind.value, url=s.url,
-                                reliability=s.reliability.value if s.reliability else None,
-                                grade_note=s.grade_note)
-                for s in self.folded.sources.values() if s.exists}
+        return {s.id: source_row(s) for s in self.folded.sources.values() if s.exists}
 
     async def reports(self, entry_id: str) -> list[ReportRow]:
         timeline = self.folded.timeline
         group = set(timeline.merged_group(entry_id))
-        return [self._report_row(r) for r in timeline.reports.values() if r.entry in group]
+        return [report_row(self.slug, r) for r in timeline.reports.values() if r.entry in group]
 
     def _entry_row(self, entry: EntryState) -> EntryRow:
         timeline = self.folded.timeline
@@ -232,14 +231,6 @@ class AsOfView:
                         merged_into=entry.merged_into, position=entry.opened.position,
                         occurred_start=occurred)
 
-    def _report_row(self, report: ReportState) -> ReportRow:
-        return ReportRow(
-            timeline=self.slug, id=report.id, entry=report.entry, attribute=report.attribute,
-            value=report.value.to_data(), source=report.source, via=report.via,
-            stance=report.stance.value, reported_at=report.reported_at,
-            recorded_at=report.reported.recorded_at, quote=report.quote, url=report.url,
-            status=report.status.value, rank=report.rank.value, rank_reason=report.rank_reason,
-            retraction_reason=report.retraction_reason, position=report.reported.position)
 
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=None)
