@@ -28,9 +28,9 @@ from events.values import (
 )
 from events.vocabulary import Rank, Reliability, SourceKind, Stance, source_stream, timeline_stream
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 LOCAL_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
-ATTRIBUTE = re.compile(r"^[a-z](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
+ATTRIBUTE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,7 @@ def _pattern(raw: object, pattern: re.Pattern[str], path: str, what: str) -> str
 
 
 def _slug(raw: object, path: str) -> str:
-    return _pattern(raw, SLUG, path, "a slug of lowercase letters, digits and dashes")
+    return _pattern(raw, SLUG, path, "a slug of lowercase letters, digits, '-' and '_'")
 
 
 def _local_id(raw: object, path: str) -> str:
@@ -192,13 +192,13 @@ def _create_timeline(d: Mapping[str, Any]) -> Command:
 
 
 def _register_source(d: Mapping[str, Any]) -> Command:
-    return RegisterSource(id=_slug(d.get("id"), "id"), name=parse_text(d.get("name"), "name"),
+    return RegisterSource(id=_local_id(d.get("id"), "id"), name=parse_text(d.get("name"), "name"),
                           kind=parse_enum(SourceKind, d.get("kind"), "kind"),
                           url=_url(d.get("url"), "url"))
 
 
 def _grade_source(d: Mapping[str, Any]) -> Command:
-    return GradeSource(source=_slug(d.get("source"), "source"),
+    return GradeSource(source=_local_id(d.get("source"), "source"),
                        reliability=parse_enum(Reliability, d.get("reliability"), "reliability"),
                        note=parse_optional_text(d.get("note"), "note"))
 
@@ -214,9 +214,9 @@ def _report_fact(d: Mapping[str, Any]) -> Command:
     return ReportFact(
         timeline=_slug(d.get("timeline"), "timeline"), entry=_local_id(d.get("entry"), "entry"),
         attribute=_pattern(d.get("attribute"), ATTRIBUTE, "attribute",
-                           "a lowercase attribute name like occurred or killed"),
-        value=parse_value(d.get("value"), "value"), source=_slug(d.get("source"), "source"),
-        via=None if via is None else _slug(via, "via"),
+                           "an attribute name like occurred or killed"),
+        value=parse_value(d.get("value"), "value"), source=_local_id(d.get("source"), "source"),
+        via=None if via is None else _local_id(via, "via"),
         stance=parse_enum(Stance, d.get("stance"), "stance"),
         reported_at=parse_instant(d.get("reported_at"), "reportedAt"),
         quote=parse_optional_text(d.get("quote"), "quote"), url=_url(d.get("url"), "url"),
