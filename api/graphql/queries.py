@@ -14,6 +14,7 @@ from api.graphql.views import PresentView, SnapshotView, TimelineView
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
 from events.history_index import changed_facts
+from events.values import parse_instant
 
 
 async def timeline_view(info: Info, slug: str, as_of: datetime | None,
@@ -21,7 +22,8 @@ async def timeline_view(info: Info, slug: str, as_of: datetime | None,
     services = info.context.services
     if as_of is None:
         return PresentView(services.read_model, services.store, slug)
-    return SnapshotView(await services.histories.get(slug), services.store, as_of, axis)
+    moment = parse_instant(as_of, "asOf")
+    return SnapshotView(await services.histories.get(slug), services.store, moment, axis)
 
 
 @strawberry.type
@@ -50,7 +52,8 @@ class Query(LogQuery):
                       axis: Axis = Axis.RECORDED) -> list[FactChange]:
         await require_reader(info)
         services = info.context.services
-        end = until or datetime.now(UTC)
+        since = parse_instant(since, "since")
+        end = parse_instant(until, "until") if until is not None else datetime.now(UTC)
         if end < since:
             raise BadInput("until must not be before since", field="until")
         history = await services.histories.get(slug)

@@ -24,6 +24,7 @@ from events.chain import Envelope
 from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
 from events.rows import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
+from events.values import parse_instant
 
 
 @strawberry.type(description="A UCDP-style count: best estimate and range.")
@@ -313,8 +314,10 @@ class Timeline:
                       = None, to: datetime | None = None) -> EntryConnection:
         if not 0 <= first <= MAX_FIRST:
             raise BadInput(f"first must be between 0 and {MAX_FIRST}", field="first")
-        page = await self.view.entries(first, decode_cursor(after) if after else None,
-                                       from_, to)
+        page = await self.view.entries(
+            first, decode_cursor(after) if after else None,
+            None if from_ is None else parse_instant(from_, "from"),
+            None if to is None else parse_instant(to, "to"))
         edges = [EntryEdge(cursor=encode_cursor(e), node=Entry.from_row(e, self.view))
                  for e in page.entries]
         return EntryConnection(edges=edges, total_count=page.total, page_info=PageInfo(

@@ -204,3 +204,15 @@ async def test_the_projection_equals_a_replay_of_the_log(api: Api) -> None:
     present = await read(api)
     replayed = await read(api, asOf="2100-01-01T00:00:00Z")
     assert replayed == present
+
+
+async def test_times_without_a_zone_are_refused_with_the_field_named(api: Api) -> None:
+    await story(api)
+    for variables, field in (({"asOf": "2018-02-14T00:00:00"}, "asOf"),
+                             ({"from": "2018-02-14T00:00:00"}, "from")):
+        body = await api.post(TIMELINE, variables)
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_INPUT" and field in error["message"], error
+    body = await api.post('{ changes(slug: "khasham", since: "2018-02-14T00:00:00") '
+                          '{ entry } }')
+    assert body["errors"][0]["extensions"]["code"] == "BAD_INPUT"
