@@ -14,7 +14,7 @@ import dataclasses
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events.chain import Envelope
@@ -71,10 +71,11 @@ class Snapshot:
 class _ReportedAxis:
     """What the REPORTED clock needs, rebuilt lazily after new events arrive."""
 
-    facts: dict[FactKey, Versions[datetime, Document]] = field(default_factory=dict)
+    # Keyed by microseconds since the epoch: bisecting ints is far cheaper than datetimes.
+    facts: dict[FactKey, Versions[int, Document]] = field(default_factory=dict)
     thresholds: list[datetime] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)  # running max position per threshold
-    moments: list[datetime] = field(default_factory=list)  # where any answer can change
+    moments: list[int] = field(default_factory=list)  # where any answer can change (µs)
 
 
 class TimelineHistory:
@@ -211,7 +212,8 @@ class TimelineHistory:
             return Snapshot(None, [], {}, _no_reports, {})
         axis = self._reported_axis()
         entries = self.state.live_entries()
-        facts = {e.id: self._rows(e.id, lambda k: _at(axis.facts.get(k), moment))
+        micros = _micros(moment)
+        facts = {e.id: self._rows(e.id, lambda k: _at(axis.facts.get(k), micros))
                  for e in entries}
 
         survivors = {e: self.state.survivor_of(e) for e in self.state.merged}
@@ -252,7 +254,7 @@ class TimelineHistory:
             latest = max(latest, position)
             axis.thresholds.append(threshold)
             axis.versions.append(latest)
-        moments = set(axis.thresholds)
+        moments = {_micros(m) for m in axis.thresholds}
         for versions in axis.facts.values():
             moments.update(versions.keys)
         axis.moments = sorted(moments)
@@ -262,18 +264,18 @@ class TimelineHistory:
     def reported_epoch(self, moment: datetime) -> tuple[int, int]:
         """Equal for two moments exactly when the REPORTED answers at them are equal: the
         log read so far, and how many of the moments where an answer changes have passed."""
-        return self.position, bisect_right(self._reported_axis().moments, moment)
+        return self.position, bisect_right(self._reported_axis().moments, _micros(moment))
 
-    def _reported_versions(self, entry: str, attribute: str) -> Versions[datetime, Document]:
+    def _reported_versions(self, entry: str, attribute: str) -> Versions[int, Document]:
         reports = self.state.fact_reports(entry, attribute)
         cited = cited_sources(self.state, entry, attribute)
         info = {k: v for k, v in source_info(self.sources).items() if k in cited}
         moments = sorted({e.reported_at for r in reports for _, e in self._report_log[r.id]})
-        versions: Versions[datetime, Document] = Versions()
+        versions: Versions[int, Document] = Versions()
         for moment in moments:
             past = [p for r in reports if (p := self._report_at(r, moment)) is not None]
             fact = resolve_fact(entry, attribute, past, info)
-            versions.set(moment, fact)
+            versions.set(_micros(moment), fact)
         return versions
 
     def _report_at(self, report: ReportState, moment: datetime, known: int | None = None,
@@ -369,8 +371,16 @@ def resolve_fact(entry: str, attribute: str, reports: list[ReportState],
     return None if fact is None else fact_document(fact)
 
 
-def _at(versions: Versions[datetime, Document] | None, moment: datetime) -> Document | None:
-    return None if versions is None else versions.at(moment)
+def _at(versions: Versions[int, Document] | None, micros: int) -> Document | None:
+    return None if versions is None else versions.at(micros)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 
