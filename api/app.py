@@ -46,7 +46,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                              request_data: Any) -> ExecutionResult:
         """Timeline reads are answered from the response cache while nothing they depend on
         has changed; everything else is executed as usual."""
-        key = await cache_key(context.services, request_data.query,
+        key = await cache_key(context, request_data.query,
                               request_data.operation_name, request_data.variables)
         if key is not None and (answer := self.answers.get(key)) is not None:
             return answer

@@ -401,3 +401,10 @@ def record_row(header: str, row: str) -> None:
     """Add ``row`` to ``bench/results.md`` under ``header`` (see ``insert_row``)."""
     text = RESULTS.read_text() if RESULTS.exists() else ""
     RESULTS.write_text(insert_row(text, header, row))
+
+
+def record_run(header: str, *cells: object) -> None:
+    """One results row: the date (UTC), the commit and the core count, then ``cells``."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    values = [now, git_head(), os.cpu_count(), *cells]
+    record_row(header, "| " + " | ".join(str(v) for v in values) + " |\n")

@@ -35,11 +35,10 @@ from _harness import (
     BenchError,
     chronicle_server,
     create_token,
-    git_head,
     graphql,
     graphql_client,
     percentile_ms,
-    record_row,
+    record_run,
     report_server_log,
     throwaway_database,
 )
@@ -249,14 +248,11 @@ def histogram(sizes: list[int]) -> str:
 
 
 def record(figures: Figures) -> None:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    line = (f"| {now} | {git_head()} | {os.cpu_count()} | {figures.clients} "
-            f"| {figures.chronicle.count} | {figures.chronicle.rate:,.0f} "
-            f"| {figures.raw.rate:,.0f} | {figures.ratio:.3f} "
-            f"| {figures.chronicle.percentile_ms(50):.1f} "
-            f"| {figures.chronicle.percentile_ms(99):.1f} "
-            f"| {statistics.mean(figures.batch_sizes):.1f} |\n")
-    record_row(RESULTS_HEADER, line)
+    record_run(RESULTS_HEADER, figures.clients, figures.chronicle.count,
+               f"{figures.chronicle.rate:,.0f}", f"{figures.raw.rate:,.0f}",
+               f"{figures.ratio:.3f}", f"{figures.chronicle.percentile_ms(50):.1f}",
+               f"{figures.chronicle.percentile_ms(99):.1f}",
+               f"{statistics.mean(figures.batch_sizes):.1f}")
 
 
 # --- the run ----------------------------------------------------------------------------

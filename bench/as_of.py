@@ -42,13 +42,12 @@ from _harness import (
     chronicle_server,
     create_timeline,
     create_token,
-    git_head,
     graphql_client,
     graphql_data,
     ndjson,
     open_entries,
     percentile_ms,
-    record_row,
+    record_run,
     register_sources,
     report_server_log,
     reports,
@@ -303,14 +302,11 @@ def summary(figures: Figures) -> str:
 
 
 def record(figures: Figures) -> None:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     samples = figures.samples
-    line = (f"| {now} | {git_head()} | {os.cpu_count()} | {figures.reports} "
-            f"| {figures.requests} | {samples['present'].triple()} "
-            f"| {samples['RECORDED'].triple()} | {samples['REPORTED'].triple()} "
-            f"| {figures.ratio('RECORDED'):.2f} | {figures.ratio('REPORTED'):.2f} "
-            f"| {figures.imported.rate:,.0f} |\n")
-    record_row(RESULTS_HEADER, line)
+    record_run(RESULTS_HEADER, figures.reports, figures.requests, samples["present"].triple(),
+               samples["RECORDED"].triple(), samples["REPORTED"].triple(),
+               f"{figures.ratio('RECORDED'):.2f}", f"{figures.ratio('REPORTED'):.2f}",
+               f"{figures.imported.rate:,.0f}")
 
 
 def parse_args() -> argparse.Namespace:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import os
 import random
@@ -39,10 +38,9 @@ from _harness import (
     Line,
     chronicle_import,
     create_timeline,
-    git_head,
     ndjson,
     open_entries,
-    record_row,
+    record_run,
     register_sources,
     reports,
     throwaway_database,
@@ -291,11 +289,9 @@ def summary(figures: Figures) -> str:
 
 
 def record(figures: Figures) -> None:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    line = (f"| {now} | {git_head()} | {os.cpu_count()} | {figures.filled.events} "
-            f"| {figures.replay.rate:,.0f} | {figures.raw.rate:,.0f} | {figures.ratio:.3f} "
-            f"| {figures.replay.tail:.2f} | {figures.filled.rate:,.0f} |\n")
-    record_row(RESULTS_HEADER, line)
+    record_run(RESULTS_HEADER, figures.filled.events, f"{figures.replay.rate:,.0f}",
+               f"{figures.raw.rate:,.0f}", f"{figures.ratio:.3f}",
+               f"{figures.replay.tail:.2f}", f"{figures.filled.rate:,.0f}")
 
 
 def parse_args() -> argparse.Namespace:

@@ -8,6 +8,7 @@ from typing import Any
 from api.auth import Principal, bearer_token
 from api.services import Services
 from events.errors import DomainError
+from events.history_index import TimelineHistory
 from events.read_model import ReadModel
 from events.rows import SourceRow
 
@@ -21,6 +22,7 @@ class Context:
     _principal: Principal | DomainError | None = None
     _principal_checked: bool = False
     _sources: dict[str, SourceRow] | None = field(default=None)
+    _histories: dict[str, TimelineHistory] = field(default_factory=dict)
 
     @property
     def read_model(self) -> ReadModel:
@@ -39,6 +41,13 @@ class Context:
         if isinstance(self._principal, DomainError):
             raise self._principal
         return self._principal
+
+    async def history(self, slug: str) -> TimelineHistory:
+        """A timeline's kept history, caught up once per request (the response cache and
+        the read both ask for it)."""
+        if slug not in self._histories:
+            self._histories[slug] = await self.services.histories.get(slug)
+        return self._histories[slug]
 
     async def sources(self) -> dict[str, SourceRow]:
         """Every source, loaded once per request (a newsroom has tens, not millions)."""

@@ -23,7 +23,7 @@ async def timeline_view(info: Info, slug: str, as_of: datetime | None,
     if as_of is None:
         return PresentView(services.read_model, services.store, slug)
     moment = parse_instant(as_of, "asOf")
-    return SnapshotView(await services.histories.get(slug), services.store, moment, axis)
+    return SnapshotView(await info.context.history(slug), services.store, moment, axis)
 
 
 @strawberry.type
@@ -56,7 +56,7 @@ class Query(LogQuery):
         end = parse_instant(until, "until") if until is not None else datetime.now(UTC)
         if end < since:
             raise BadInput("until must not be before since", field="until")
-        history = await services.histories.get(slug)
+        history = await info.context.history(slug)
         before = SnapshotView(history, services.store, since, axis)
         after = SnapshotView(history, services.store, end, axis)
         if after.snapshot.timeline is None:

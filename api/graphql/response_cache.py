@@ -26,7 +26,7 @@ from graphql import (
 )
 from strawberry.types import ExecutionResult
 
-from api.services import Services
+from api.graphql.context import Context
 from events.as_of import Axis
 
 CAPACITY = 128
@@ -85,9 +85,10 @@ def _argument(field: FieldNode, name: str, variables: dict[str, Any],
     return None
 
 
-async def cache_key(services: Services, query: str | None, operation_name: str | None,
+async def cache_key(context: Context, query: str | None, operation_name: str | None,
                     variables: dict[str, Any] | None) -> Key | None:
     """The key of a cacheable timeline read, or None when it must simply be executed."""
+    services = context.services
     if query is None or services.settings.require_read_token:
         return None
     fields = _timeline_reads(query, operation_name)
@@ -112,7 +113,7 @@ async def cache_key(services: Services, query: str | None, operation_name: str |
             return None
         if moment.tzinfo is None:
             return None
-        history = await services.histories.get(slug)
+        history = await context.history(slug)
         if axis == Axis.RECORDED.value:
             depends_on.append((slug, axis, history.position_at(moment)))
         else:

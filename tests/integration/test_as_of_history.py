@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from api.graphql.views import AsOfView, SnapshotView, TimelineView
+from api.graphql.views import SnapshotView, TimelineView
 from events.as_of import Axis
 from tests.integration.conftest import Api
+from tests.integration.replay_view import AsOfView
 from tests.integration.test_best_known import report, story
 
 ENTRIES = ["strike", "tank", "funerals"]
