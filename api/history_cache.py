@@ -7,6 +7,7 @@ appended since (one indexed query), so an as-of answer costs a lookup, not a rep
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import OrderedDict
 
 from events.history_index import TimelineHistory
@@ -14,6 +15,11 @@ from events.store import PostgresEventStore
 
 MAX_TIMELINES = 32
 YIELD_EVERY = 200  # events folded between two turns of the event loop
+# A fold this long leaves enough long-lived objects that the cyclic collector's full passes
+# over them become the slowest part of later as-of reads (a p99 of 260 ms against a p50 of
+# 40 ms on 10,000 reports). They are kept, not cyclic garbage, so they are frozen out of
+# its reach; they are still freed by reference counting when the history is evicted.
+FREEZE_AFTER = 1000
 
 
 class HistoryCache:
@@ -33,6 +39,8 @@ class HistoryCache:
                 # A long first fold must not stall every other request of the process.
                 history.extend(envelopes[start:start + YIELD_EVERY])
                 await asyncio.sleep(0)
+            if len(envelopes) >= FREEZE_AFTER:
+                gc.freeze()
             self._histories[slug] = history
             self._histories.move_to_end(slug)
             while len(self._histories) > self.capacity:

@@ -76,6 +76,7 @@ class _ReportedAxis:
     thresholds: list[datetime] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)  # running max position per threshold
     moments: list[int] = field(default_factory=list)  # where any answer can change (µs)
+    ranks: dict[str, tuple[Rank, str | None, int | None]] = field(default_factory=dict)
 
 
 class TimelineHistory:
@@ -219,8 +220,7 @@ class TimelineHistory:
         survivors = {e: self.state.survivor_of(e) for e in self.state.merged}
         # Reports are built when asked for, maybe after more events were folded: keep what
         # they depend on as it is now (the log read so far, today's ranks).
-        known = self.position
-        ranks = {r.id: (r.rank, r.rank_reason, r.ranked_at) for r in self.state.reports.values()}
+        known, ranks = self.position, axis.ranks
 
         def reports(entry: str) -> list[ReportRow]:
             members = [entry, *(d for d, s in survivors.items() if s == entry)]
@@ -258,6 +258,8 @@ class TimelineHistory:
         for versions in axis.facts.values():
             moments.update(versions.keys)
         axis.moments = sorted(moments)
+        axis.ranks = {r.id: (r.rank, r.rank_reason, r.ranked_at)
+                      for r in self.state.reports.values()}
         self._reported = axis
         return axis
 

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from api.auth import require_writer
 from api.graphql import inputs
 from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
-from api.graphql.views import PresentView
+from api.graphql.views import PresentView, settled
 from events.appender import AppendResult
 from events.commands import parse_command
 from events.errors import BadInput, NotFound
@@ -92,7 +92,8 @@ class ReportPayload:
         entry = await self.view.entry(report.row.entry)
         if entry is None:
             return None
-        return next((Fact.from_row(f, self.view) for f in await self.view.facts(entry.id)
+        facts = await settled(self.view.facts(entry.id))
+        return next((Fact.from_row(f, self.view) for f in facts
                      if f.attribute == report.attribute), None)
 
     @classmethod

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql.errors import ErrorCodes
+from api.graphql.execution import PlainLeafExecutionContext, mark_plain_leaves
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 
@@ -21,12 +22,15 @@ class ChronicleSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return ChronicleSchema(query=Query, mutation=Mutation, extensions=[
+    schema = ChronicleSchema(query=Query, mutation=Mutation, extensions=[
         # A factory: strawberry builds extensions per request; the cache lives at module
         # level, so validation is shared across requests. (ParserCache is left out: its
         # parse errors bypass ErrorCodes and reach the client without a code.)
         ErrorCodes, lambda: ValidationCache(maxsize=256)],
-                             config=StrawberryConfig(auto_camel_case=True))
+                             config=StrawberryConfig(auto_camel_case=True),
+                             execution_context_class=PlainLeafExecutionContext)
+    mark_plain_leaves(schema._schema, schema.config.default_resolver)
+    return schema
 
 
 def schema_sdl() -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
+from graphql.pyutils import AwaitableOrValue
 from strawberry.scalars import JSON
 
 from api.graphql.scalars import (
@@ -19,7 +20,7 @@ from api.graphql.scalars import (
     SourceKind,
     Stance,
 )
-from api.graphql.views import TimelineView
+from api.graphql.views import TimelineView, then
 from events.chain import Envelope
 from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
@@ -159,11 +160,8 @@ class Fact:
     high: int | None
     disputed: bool
     status: FactStatus
+    value: Value
     explanation: str = strawberry.field(description="One plain sentence: why this value.")
-
-    @strawberry.field
-    def value(self) -> Value:
-        return value_from_data(self.document["value"])
 
     async def _reports(self) -> dict[str, Report]:
         rows = await self.view.reports(self.document["entry"])
@@ -194,7 +192,8 @@ class Fact:
         doc = row.document
         return cls(document=doc, view=view, attribute=row.attribute, low=doc["low"],
                    high=doc["high"], disputed=doc["disputed"],
-                   status=FactStatus(doc["status"]), explanation=doc["explanation"])
+                   status=FactStatus(doc["status"]), value=value_from_data(doc["value"]),
+                   explanation=doc["explanation"])
 
 
 @strawberry.type(description="The fact as it stood after one event changed it.")
@@ -240,36 +239,42 @@ class Entry:
     async def reports(self) -> list[Report]:
         return [Report.from_row(r, self.view) for r in await self.view.reports(self.id)]
 
-    @strawberry.field(description="The best-known facts, one per attribute.")
-    async def facts(self) -> list[Fact]:
-        return [Fact.from_row(f, self.view) for f in await self.view.facts(self.id)]
+    @strawberry.field(graphql_type=list[Fact],
+                      description="The best-known facts, one per attribute.")
+    def facts(self) -> AwaitableOrValue[list[Fact]]:
+        return then(self.view.facts(self.id),
+                    lambda rows: [Fact.from_row(f, self.view) for f in rows])
 
-    @strawberry.field
-    async def fact(self, attribute: str) -> Fact | None:
-        for fact in await self.view.facts(self.id):
-            if fact.attribute == attribute:
-                return Fact.from_row(fact, self.view)
-        return None
+    @strawberry.field(graphql_type=Fact | None)
+    def fact(self, attribute: str) -> AwaitableOrValue[Fact | None]:
+        return then(self.view.facts(self.id), lambda rows: next(
+            (Fact.from_row(f, self.view) for f in rows if f.attribute == attribute), None))
 
-    @strawberry.field(description="When it happened: the best-known value of `occurred`.")
-    async def occurred(self) -> TimeSpan | None:
-        value = await self._value("occurred")
-        return value if isinstance(value, TimeSpan) else None
+    @strawberry.field(graphql_type=TimeSpan | None,
+                      description="When it happened: the best-known value of `occurred`.")
+    def occurred(self) -> AwaitableOrValue[TimeSpan | None]:
+        return then(self.view.facts(self.id), lambda rows: _value_of(rows, "occurred", TimeSpan))
 
-    @strawberry.field(description="Where it happened: the best-known value of `place`.")
-    async def place(self) -> Place | None:
-        value = await self._value("place")
-        return value if isinstance(value, Place) else None
-
-    async def _value(self, attribute: str) -> Count | Text | TimeSpan | Place | Flag | None:
-        for fact in await self.view.facts(self.id):
-            if fact.attribute == attribute:
-                return value_from_data(fact.document["value"])
-        return None
+    @strawberry.field(graphql_type=Place | None,
+                      description="Where it happened: the best-known value of `place`.")
+    def place(self) -> AwaitableOrValue[Place | None]:
+        return then(self.view.facts(self.id), lambda rows: _value_of(rows, "place", Place))
 
     @classmethod
     def from_row(cls, row: EntryRow, view: TimelineView) -> Entry:
         return cls(row=row, view=view, id=row.id, title=row.title)
+
+
+V = TypeVar("V", TimeSpan, Place)
+
+
+def _value_of(facts: list[FactRow], attribute: str, kind: type[V]) -> V | None:
+    """The best value of ``attribute`` among ``facts`` when it is a ``kind``."""
+    for fact in facts:
+        if fact.attribute == attribute:
+            value = value_from_data(fact.document["value"])
+            return value if isinstance(value, kind) else None
+    return None
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.graphql.views import SnapshotView, TimelineView
+from api.graphql.views import SnapshotView, TimelineView, settled
 from events.as_of import Axis
 from tests.integration.conftest import Api
 from tests.integration.replay_view import AsOfView
@@ -69,7 +69,7 @@ async def everything(view: TimelineView) -> dict[str, Any]:
     return {
         "row": await view.row(),
         "entries": page.entries,
-        "facts": {e.id: await view.facts(e.id) for e in page.entries},
+        "facts": {e.id: await settled(view.facts(e.id)) for e in page.entries},
         "reports": {e.id: await view.reports(e.id) for e in page.entries},
         "lookups": {e: await view.entry(e) for e in ENTRIES},
         "sources": await view.sources(),

@@ -1,0 +1,159 @@
+"""A shorter path through graphql-core's executor for the commonest field of all: a plain
+attribute holding a scalar or an enum.
+
+A full-timeline read resolves about ten thousand fields, most of them leaves such as ``id``,
+``best`` or ``status`` read straight off a row. graphql-core builds a resolve info, calls the
+resolver through strawberry's wrapper and dispatches on the return type for each of them;
+profiling a 200-entry read shows that bookkeeping, not our code, is most of its time. For a
+field strawberry itself marks as basic (no resolver, no extensions, no arguments) whose type
+is a scalar or an enum, the answer is the attribute, coerced by its type; this context
+computes just that, and hands every other field, and every value that would need an error,
+to the standard path, so answers and errors are the same as graphql-core's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLAbstractType,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    GraphQLUnionType,
+    is_leaf_type,
+)
+from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+PLAIN_LEAF = "chronicle-plain-leaf"
+
+
+def mark_plain_leaves(schema: GraphQLSchema, default_resolver: Callable[..., Any]) -> None:
+    """Note, on each field that can take the short path, the attribute it reads, whether it
+    may be null and how to coerce its value (in the field's ``extensions``, where
+    graphql-core keeps such data). Basic fields read ``default_resolver(source, name)``;
+    nothing is marked unless that is plain ``getattr``."""
+    for named in schema.type_map.values():
+        if isinstance(named, GraphQLUnionType):
+            _resolve_members_by_class(named)
+        if (default_resolver is not getattr or not isinstance(named, GraphQLObjectType)
+                or named.name.startswith("__")):
+            continue
+        for field in named.fields.values():
+            plan = _plain_leaf(field)
+            if plan is not None:
+                field.extensions = {**field.extensions, PLAIN_LEAF: plan}
+
+
+def _resolve_members_by_class(union: GraphQLUnionType) -> None:
+    """Name a union member straight from the Python class of the value when the class is one
+    of the members'; strawberry's general resolution stays for anything else."""
+    by_class: dict[type, str] = {}
+    for member in union.types:
+        definition = member.extensions.get("strawberry-definition")
+        if isinstance(definition, StrawberryObjectDefinition) and not definition.is_graphql_generic:
+            by_class[definition.origin] = member.name
+    general = union.resolve_type
+    if general is None or not by_class:
+        return
+
+    def resolve_type(value: Any, info: GraphQLResolveInfo[Any], union: GraphQLAbstractType) -> Any:
+        name = by_class.get(type(value))
+        return name if name is not None else general(value, info, union)
+
+    union.resolve_type = resolve_type
+
+
+@dataclass(frozen=True, slots=True)
+class PlainLeaf:
+    attribute: str
+    nullable: bool
+    coerce: Callable[[Any], Any]
+
+
+def _plain_leaf(field: GraphQLField) -> PlainLeaf | None:
+    definition = field.extensions.get("strawberry-definition")
+    if (field.args or not getattr(field.resolve, "_is_default", False)
+            or not isinstance(definition, StrawberryField)):
+        return None
+    nullable = not isinstance(field.type, GraphQLNonNull)
+    leaf = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    if not is_leaf_type(leaf):
+        return None
+    return PlainLeaf(definition.python_name, nullable, leaf.coerce_output_value)
+
+
+class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Strawberry always passes a manager, often an empty one; a middleware would wrap
+        # every resolver, so the short path is taken only without one.
+        manager = self.middleware_manager
+        self._short_path = manager is None or not manager.middlewares
+
+    def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
+                       path: Path | None, grouped_field_set: Any,
+                       position_context: Any) -> Any:
+        """graphql-core's ``execute_fields``, but a plain leaf is read in place: no path,
+        resolve info or completion for it unless its value needs the standard path."""
+        if not self._short_path:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set,
+                                          position_context)
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        fields = parent_type.fields
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                node = field_details_list[0].node
+                field = fields.get(node.name.value)
+                plan = field.extensions.get(PLAIN_LEAF) if field is not None else None
+                if plan is not None and not node.arguments:
+                    value = _read_plain_leaf(plan, source_value)
+                    if value is not _STANDARD_PATH:
+                        results[response_name] = value
+                        continue
+                result = self.execute_field(parent_type, source_value, field_details_list,
+                                            Path(path, response_name, parent_type.name),
+                                            position_context)
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+            results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+
+_STANDARD_PATH = object()
+
+
+def _read_plain_leaf(plan: PlainLeaf, source: Any) -> Any:
+    """The field's answer, or ``_STANDARD_PATH`` when it needs graphql-core's own path: a
+    missing attribute, a null where none is allowed, or a value its type will not take
+    (the standard path then reports the error exactly as it would anyway)."""
+    try:
+        value = getattr(source, plan.attribute)
+        if value is None:
+            return None if plan.nullable else _STANDARD_PATH
+        coerced = plan.coerce(value)
+    except Exception:  # the standard path reports it
+        return _STANDARD_PATH
+    return _STANDARD_PATH if coerced is None or coerced is Undefined else coerced
