@@ -11,16 +11,20 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.database import create_engine, upgrade
 from api.graphql.context import Context
+from api.graphql.errors import code_for
 from api.graphql.response_cache import ResponseCache, cache_key
 from api.graphql.schema import build_schema
 from api.services import Services
 from api.settings import Settings
+from events.errors import DomainError
 from events.rebuild import replay_needed, replay_read_model
 
 log = logging.getLogger(__name__)
@@ -36,8 +40,10 @@ class _Holder:
 
 
 class ChronicleGraphQL(GraphQL[Context, None]):
-    def __init__(self, holder: _Holder) -> None:
-        super().__init__(build_schema(), graphql_ide="graphiql")
+    def __init__(self, holder: _Holder, settings: Settings) -> None:
+        super().__init__(build_schema(), graphql_ide="graphiql",
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         max_subscriptions_per_connection=settings.max_subscriptions_per_connection)
         self.holder = holder
         self.answers = ResponseCache()
 
@@ -60,6 +66,17 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         return Context(services=self.holder.get(),
                        authorization=request.headers.get("authorization"),
                        request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """A WebSocket is acknowledged only with a valid token when one is given, or when
+        the deployment requires one to read (closed with 4403 otherwise)."""
+        try:
+            principal = await context.principal()
+        except DomainError as e:
+            raise ConnectionRejectionError({"message": str(e), "code": code_for(e)}) from None
+        if principal is None and context.services.settings.require_read_token:
+            raise ConnectionRejectionError({"message": "this deployment requires a token to "
+                                            "read", "code": "UNAUTHENTICATED"})
 
 
 async def start_replay_if_policy_changed(services: Services) -> asyncio.Task[None] | None:
@@ -89,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.migrate_on_start:
             await upgrade(engine)
         services = Services.build(settings, engine)
+        await services.start()
         replay = await start_replay_if_policy_changed(services)
         if settings.demo:
             from api.demo import load_demo_once
@@ -104,7 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 replay.cancel()
             await services.close()
 
-    graphql = ChronicleGraphQL(holder)
+    graphql = ChronicleGraphQL(holder, settings)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -117,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/", home),
     ]

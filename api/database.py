@@ -55,6 +55,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
                                max_overflow=settings.pool_size)
 
 
+def listen_dsn(engine: AsyncEngine) -> str:
+    """The engine's database as a plain libpq URL, for a connection of our own (LISTEN)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))

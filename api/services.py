@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import TokenBook
+from api.database import listen_dsn
 from api.history_cache import HistoryCache
+from api.live import TimelineChanges
+from api.log_feed import LogFeed
 from api.settings import Settings
 from events.appender import Appender
 from events.projection import PostgresProjection
@@ -24,15 +27,25 @@ class Services:
     read_model: ReadModel
     tokens: TokenBook
     histories: HistoryCache
+    feed: LogFeed
+    changes: TimelineChanges
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
         store = PostgresEventStore(engine)
+        read_model = ReadModel(engine)
+        feed = LogFeed(store, listen_dsn(engine))
         return cls(settings=settings, engine=engine, store=store,
                    appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch),
-                   read_model=ReadModel(engine), tokens=TokenBook(engine),
-                   histories=HistoryCache(store))
+                   read_model=read_model, tokens=TokenBook(engine),
+                   histories=HistoryCache(store), feed=feed,
+                   changes=TimelineChanges(feed, read_model))
+
+    async def start(self) -> None:
+        await self.feed.start()
 
     async def close(self) -> None:
+        await self.changes.close()
+        await self.feed.close()
         await self.appender.close()
         await self.engine.dispose()

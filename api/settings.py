@@ -29,6 +29,7 @@ class Settings:
     require_read_token: bool = False
     max_batch: int = 500
     pool_size: int = 20
+    max_subscriptions_per_connection: int = 20
     demo: bool = False
 
     @classmethod
@@ -41,6 +42,8 @@ class Settings:
             "require_read_token": _flag("CHRONICLE_REQUIRE_READ_TOKEN", False),
             "max_batch": int(os.environ.get("CHRONICLE_MAX_BATCH", "500")),
             "pool_size": int(os.environ.get("CHRONICLE_POOL_SIZE", "20")),
+            "max_subscriptions_per_connection": int(
+                os.environ.get("CHRONICLE_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -91,6 +91,12 @@ class ReadModel:
                                                      "entries": list(entry_ids)})
             return {row.id: row.merged_into for row in rows}
 
+    async def timeline_facts(self, timeline: str) -> list[FactRow]:
+        """Every fact of the timeline's live entries."""
+        return await self._fetch(FactRow, "SELECT timeline, entry, attribute, document "
+                                 "FROM facts WHERE timeline = :timeline "
+                                 "ORDER BY entry, attribute", timeline=timeline)
+
     async def facts(self, timeline: str, entry_ids: Sequence[str]) -> list[FactRow]:
         return await self._fetch(FactRow, "SELECT timeline, entry, attribute, document "
                                  "FROM facts WHERE timeline = :timeline "

@@ -19,6 +19,8 @@ class Context:
     authorization: str | None
     request: Any = None
     response: Any = None
+    # Set by the graphql-transport-ws handler from connection_init's payload.
+    connection_params: dict[str, Any] | None = None
     _principal: Principal | DomainError | None = None
     _principal_checked: bool = False
     _sources: dict[str, SourceRow] | None = field(default=None)
@@ -33,7 +35,7 @@ class Context:
         if not self._principal_checked:
             self._principal_checked = True
             try:
-                token = bearer_token(self.authorization)
+                token = bearer_token(self._authorization())
                 self._principal = None if token is None else (
                     await self.services.tokens.principal(token))
             except DomainError as e:
@@ -41,6 +43,12 @@ class Context:
         if isinstance(self._principal, DomainError):
             raise self._principal
         return self._principal
+
+    def _authorization(self) -> str | None:
+        """Over WebSocket, ``connectionParams.authorization`` (browsers cannot set headers
+        there); otherwise the Authorization header."""
+        given = (self.connection_params or {}).get("authorization")
+        return given if isinstance(given, str) else self.authorization
 
     async def history(self, slug: str) -> TimelineHistory:
         """A timeline's kept history, caught up once per request (the response cache and

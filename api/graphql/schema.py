@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from api.graphql.errors import ErrorCodes
+from api.graphql.errors import ErrorCodes, coded
 from api.graphql.execution import PlainLeafExecutionContext, mark_plain_leaves
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
+from api.graphql.subscriptions import Subscription
 
 
 class ChronicleSchema(strawberry.Schema):
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """Every streamed result (subscriptions, operations over WebSocket) with its errors
+        coded and masked as ``ErrorCodes`` does for single results: its hook runs once
+        around a subscription, not for each result."""
+        return _coded(await super().stream(*args, **kwargs))
+
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
         """Refusals are expected and unexpected errors are logged, with an id, by
         ``ErrorCodes``; strawberry's default would log every refusal with a traceback."""
 
 
+async def _coded(results: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for result in results:
+        if getattr(result, "errors", None):
+            result.errors = [coded(e) for e in result.errors]
+        yield result
+
+
 def build_schema() -> strawberry.Schema:
-    schema = ChronicleSchema(query=Query, mutation=Mutation, extensions=[
+    schema = ChronicleSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[
         # A factory: strawberry builds extensions per request; the cache lives at module
         # level, so validation is shared across requests. (ParserCache is left out: its
         # parse errors bypass ErrorCodes and reach the client without a code.)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from api.app import create_app
 from api.auth import Scope
@@ -30,9 +31,10 @@ async def database_url(databases: Databases) -> str:
 class Api:
     """An in-process Chronicle app with an HTTP client and helpers for tests."""
 
-    def __init__(self, client: httpx.AsyncClient, services: Services) -> None:
+    def __init__(self, client: httpx.AsyncClient, services: Services, app: Starlette) -> None:
         self.client = client
         self.services = services
+        self.app = app
         self.token = ""
 
     @property
@@ -91,7 +93,7 @@ class running_api:
         services: Services = self.app.state.services
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
                                         base_url="http://chronicle.test")
-        api = Api(self.client, services)
+        api = Api(self.client, services, self.app)
         api.token = await services.tokens.create("tester", Scope.WRITE)
         return api
 
