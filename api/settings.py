@@ -19,6 +19,16 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything ``create_app`` needs. ``database_url`` None means the embedded server."""
@@ -30,6 +40,14 @@ class Settings:
     max_batch: int = 500
     pool_size: int = 20
     max_subscriptions_per_connection: int = 20
+    max_depth: int = 12
+    max_aliases: int = 50
+    max_cost: int = 50_000
+    max_tokens: int = 5_000
+    max_body_bytes: int = 1_048_576
+    introspection: bool = True
+    cors_origins: tuple[str, ...] = ("*",)
+    trusted_documents_only: bool = False
     demo: bool = False
 
     @classmethod
@@ -40,10 +58,19 @@ class Settings:
             if os.environ.get("CHRONICLE_DATA_DIR") else default_data_dir(),
             "migrate_on_start": _flag("CHRONICLE_MIGRATE_ON_START", True),
             "require_read_token": _flag("CHRONICLE_REQUIRE_READ_TOKEN", False),
-            "max_batch": int(os.environ.get("CHRONICLE_MAX_BATCH", "500")),
-            "pool_size": int(os.environ.get("CHRONICLE_POOL_SIZE", "20")),
-            "max_subscriptions_per_connection": int(
-                os.environ.get("CHRONICLE_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20")),
+            "max_batch": _int("CHRONICLE_MAX_BATCH", 500),
+            "pool_size": _int("CHRONICLE_POOL_SIZE", 20),
+            "max_subscriptions_per_connection": _int("CHRONICLE_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                                                     20),
+            "max_depth": _int("CHRONICLE_MAX_DEPTH", 12),
+            "max_aliases": _int("CHRONICLE_MAX_ALIASES", 50),
+            "max_cost": _int("CHRONICLE_MAX_COST", 50_000),
+            "max_tokens": _int("CHRONICLE_MAX_TOKENS", 5_000),
+            "max_body_bytes": _int("CHRONICLE_MAX_BODY_BYTES", 1_048_576),
+            "introspection": _flag("CHRONICLE_INTROSPECTION", True),
+            "cors_origins": tuple(o.strip() for o in os.environ.get(
+                "CHRONICLE_CORS_ORIGINS", "*").split(",") if o.strip()),
+            "trusted_documents_only": _flag("CHRONICLE_TRUSTED_DOCUMENTS_ONLY", False),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from events.errors import (
@@ -20,6 +20,8 @@ from events.errors import (
 )
 
 log = logging.getLogger("chronicle.errors")
+
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 ERROR_CODES: dict[type[DomainError], str] = {
     BadInput: "BAD_INPUT",
@@ -48,6 +50,11 @@ def coded(error: GraphQLError) -> GraphQLError:
         return GraphQLError(original.message, nodes=error.nodes, source=error.source,
                             positions=error.positions, path=error.path,
                             extensions=extensions)
+    if isinstance(error, GraphQLSyntaxError) and any(
+            limit in error.message for limit in ("contains more than", "nested too deeply")):
+        # graphql-core's own parser limits (tokens, nesting): the document is too big.
+        return GraphQLError(error.message, nodes=error.nodes, source=error.source,
+                            positions=error.positions, extensions={"code": TOO_COMPLEX})
     if original is None or error.path is None:
         # Parse, validation and variable-coercion errors (no execution path): the request
         # itself is wrong, and graphql-core's message names the offending field.

@@ -56,10 +56,11 @@ class ResponseCache:
 
 
 @lru_cache(maxsize=256)
-def _timeline_reads(query: str, operation_name: str | None) -> tuple[FieldNode, ...] | None:
+def _timeline_reads(query: str, operation_name: str | None,
+                    max_tokens: int) -> tuple[FieldNode, ...] | None:
     """The root ``timeline`` fields of a query that reads nothing else, or None."""
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -91,7 +92,7 @@ async def cache_key(context: Context, query: str | None, operation_name: str | N
     services = context.services
     if query is None or services.settings.require_read_token:
         return None
-    fields = _timeline_reads(query, operation_name)
+    fields = _timeline_reads(query, operation_name, services.settings.max_tokens)
     if fields is None:
         return None
     variables = variables or {}

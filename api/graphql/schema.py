@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
+from graphql import NoSchemaIntrospectionCustomRule
 from graphql.error import GraphQLError
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql.errors import ErrorCodes, coded
 from api.graphql.execution import PlainLeafExecutionContext, mark_plain_leaves
+from api.graphql.limits import Guard, QueryLimits
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.subscriptions import Subscription
@@ -38,12 +40,20 @@ async def _coded(results: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield result
 
 
-def build_schema() -> strawberry.Schema:
-    schema = ChronicleSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[
-        # A factory: strawberry builds extensions per request; the cache lives at module
-        # level, so validation is shared across requests. (ParserCache is left out: its
-        # parse errors bypass ErrorCodes and reach the client without a code.)
-        ErrorCodes, lambda: ValidationCache(maxsize=256)],
+def build_schema(limits: QueryLimits | None = None,
+                 introspection: bool = True) -> strawberry.Schema:
+    """The schema with its request pipeline; ``introspection=False`` refuses ``__schema``
+    and ``__type`` (production deployments that publish their schema file instead)."""
+    limits = limits or QueryLimits()
+    extensions: list[Any] = [
+        # Factories: strawberry builds extensions per request; Guard's validation cache
+        # lives at module level, so it is shared across requests. (ParserCache is left
+        # out: its parse errors bypass ErrorCodes and reach the client without a code.)
+        ErrorCodes, lambda: Guard(limits)]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    schema = ChronicleSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                             extensions=extensions,
                              config=StrawberryConfig(auto_camel_case=True),
                              execution_context_class=PlainLeafExecutionContext)
     mark_plain_leaves(schema._schema, schema.config.default_resolver)

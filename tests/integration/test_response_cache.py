@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from api.app import ChronicleGraphQL
 from api.demo import DEMO_ACTOR, demo_path
+from api.graphql.view import ChronicleGraphQL
 from api.importer import import_file
 from tests.integration.conftest import Api
 from tests.integration.test_audit import READS

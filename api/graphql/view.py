@@ -1,0 +1,168 @@
+"""GraphQL over HTTP and WebSocket: strawberry's view, with what clients and caches expect.
+
+- Timeline reads are answered from the response cache while nothing they depend on moved.
+- ``Accept: application/graphql-response+json`` gets that media type, and then a request
+  that fails before execution (parse, validation, variables) is a 400 without ``data``, as
+  the GraphQL-over-HTTP spec asks; ``application/json`` clients keep the 200 they expect.
+- GET answers carry an ``ETag`` and answer 304 to ``If-None-Match``.
+- WebSockets are acknowledged only with a valid token, when one is given or required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from api.graphql.context import Context
+from api.graphql.errors import code_for
+from api.graphql.limits import QueryLimits
+from api.graphql.response_cache import ResponseCache, cache_key
+from api.graphql.schema import build_schema
+from api.services import Services
+from api.settings import Settings
+from events.errors import DomainError
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+class ServicesHolder:
+    """The services once the app has started (the view exists before they do)."""
+
+    services: Services | None = None
+
+    def get(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the app has not started")
+        return self.services
+
+
+class ChronicleGraphQL(GraphQL[Context, None]):
+    def __init__(self, holder: ServicesHolder, settings: Settings) -> None:
+        limits = QueryLimits(max_depth=settings.max_depth, max_aliases=settings.max_aliases,
+                             max_cost=settings.max_cost, max_tokens=settings.max_tokens)
+        super().__init__(build_schema(limits, settings.introspection), graphql_ide="graphiql",
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         max_subscriptions_per_connection=settings.max_subscriptions_per_connection)
+        self.holder = holder
+        self.answers = ResponseCache()
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(services=self.holder.get(),
+                       authorization=request.headers.get("authorization"),
+                       request=request, response=response)
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: None,
+                             request_data: Any) -> ExecutionResult:
+        operation_name = request_data.operation_name
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise HTTPException(400, "operationName must be a string")
+        key = await cache_key(context, request_data.query, operation_name,
+                              request_data.variables)
+        media_type = _media_type(request.headers.get("accept"))
+        sub_response.headers["content-type"] = media_type
+        tag = None
+        if request.method == "GET":
+            # What the answer depends on is read before executing: a commit during the
+            # execution can only make the tag older than the body, never newer.
+            tag = await self._entity_tag(context, key, request_data, media_type)
+        if key is not None and (answer := self.answers.get(key)) is not None:
+            result = answer
+        else:
+            result = await super().execute_single(request, request_adapter, sub_response,
+                                                  context, root_value, request_data)
+            if key is not None:
+                self.answers.put(key, result)
+        if media_type == GRAPHQL_RESPONSE and _request_error(result):
+            sub_response.status_code = 400
+        if tag is not None and not result.errors:
+            sub_response.headers["etag"] = tag
+            sub_response.headers["cache-control"] = (
+                "private, no-cache" if context.services.settings.require_read_token
+                else "no-cache")
+            sub_response.headers["vary"] = "Accept, Authorization"
+            if tag in _tags(request.headers.get("if-none-match")):
+                sub_response.status_code = 304
+        return result
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+        answer = await super().process_result(request, result)
+        if _request_error(result) and _media_type(request.headers.get("accept")) \
+                == GRAPHQL_RESPONSE:
+            answer.pop("data", None)  # the request never reached execution
+        return answer
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        headers = {k: v for k, v in sub_response.headers.items() if k != "content-length"}
+        if sub_response.status_code == 304:
+            headers.pop("content-type", None)
+            return Response(status_code=304, headers=headers)
+        media_type = headers.pop("content-type", JSON)
+        response = Response(self.encode_json(response_data), media_type=media_type,
+                            status_code=sub_response.status_code or 200, headers=headers)
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """A WebSocket is acknowledged only with a valid token when one is given, or when
+        the deployment requires one to read (closed with 4403 otherwise)."""
+        try:
+            principal = await context.principal()
+        except DomainError as e:
+            raise ConnectionRejectionError({"message": str(e), "code": code_for(e)}) from None
+        if principal is None and context.services.settings.require_read_token:
+            raise ConnectionRejectionError({"message": "this deployment requires a token to "
+                                            "read", "code": "UNAUTHENTICATED"})
+
+    async def _entity_tag(self, context: Context, key: Any, request_data: Any,
+                          media_type: str) -> str:
+        if key is None:
+            # Anything else a read can show comes from the log: its head stands for it.
+            key = ("log", await context.services.store.head_position(), request_data.query,
+                   request_data.operation_name,
+                   json.dumps(request_data.variables or {}, sort_keys=True, default=str))
+        digest = hashlib.sha256(repr((key, media_type)).encode()).hexdigest()[:32]
+        return f'"{digest}"'
+
+
+def _media_type(accept: str | None) -> str:
+    """``application/graphql-response+json`` when the client ranks it at least as high as
+    ``application/json``; ``application/json`` otherwise (also for ``*/*`` and none)."""
+    if not accept:
+        return JSON
+    ranks: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranks[media.lower()] = quality
+    wanted = ranks.get(GRAPHQL_RESPONSE, 0.0)
+    return GRAPHQL_RESPONSE if wanted > 0 and wanted >= ranks.get(JSON, 0.0) else JSON
+
+
+def _request_error(result: ExecutionResult) -> bool:
+    """The request failed before execution: no data, and no error has a field path."""
+    return result.data is None and bool(result.errors) and all(
+        e.path is None for e in result.errors or [])
+
+
+def _tags(if_none_match: str | None) -> set[str]:
+    if not if_none_match:
+        return set()
+    return {t.strip().removeprefix("W/") for t in if_none_match.split(",")}

