@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from api.body_limit import BodyLimit
 from api.database import create_engine, upgrade
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
 from api.services import Services
@@ -81,4 +84,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/", home),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found},
+                     middleware=middleware(settings))
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """CORS for browser apps on other origins (bearer tokens, so no credentials), and the
+    body size limit."""
+    stack = []
+    if settings.cors_origins:
+        stack.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                allow_methods=["GET", "POST", "OPTIONS"],
+                                allow_headers=["authorization", "content-type", "accept"],
+                                expose_headers=["etag"], max_age=600))
+    stack.append(Middleware(BodyLimit, max_bytes=settings.max_body_bytes))
+    return stack

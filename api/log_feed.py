@@ -64,6 +64,10 @@ class LogFeed:
         """Wait until the feed listens (tests, and readiness)."""
         await self._connected.wait()
 
+    async def reached(self, position: int) -> None:
+        """Wait until the feed has read the log up to ``position``."""
+        await self._beyond(position - 1)
+
     # -- subscribers ----------------------------------------------------------------------
 
     async def after(self, position: int) -> AsyncIterator[list[Envelope]]:
@@ -126,8 +130,9 @@ class LogFeed:
         finally:
             self._connected.clear()
             self.listener_pid = None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), 2)
+            # Not a graceful close: that awaits, and a cancelled feed must not leave a
+            # half-closed connection behind. The server drops a terminated LISTEN at once.
+            connection.terminate()
 
     def _notified(self, *_: object) -> None:
         self._wake.set()

@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -370,6 +371,24 @@ def reports(slug: str, total: int, rng: random.Random) -> list[Line]:
 def ndjson(lines: Iterable[Line]) -> str:
     """``{"mutation": …, "input": {…}}`` per line, as ``chronicle import`` reads them."""
     return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+def mutation_request(line: Line) -> dict[str, object]:
+    """A command line as the body of its GraphQL request (input type ``<Mutation>Input``),
+    asking for the position of the event it appends."""
+    name = str(line["mutation"])
+    query = (f"mutation($input: {name[0].upper()}{name[1:]}Input!) "
+             f"{{ {name}(input: $input) {{ event {{ position }} }} }}")
+    return {"query": query, "variables": {"input": line["input"]}}
+
+
+def appended_position(line: Line, data: Mapping[str, object]) -> int:
+    """The position in the ``data`` answering ``mutation_request(line)``."""
+    answer: Any = data.get(str(line["mutation"]))
+    try:
+        return int(answer["event"]["position"])
+    except (TypeError, KeyError, ValueError):
+        raise BenchError(f"{line['mutation']} answered {json.dumps(data)[:500]}") from None
 
 
 # --- results.md -------------------------------------------------------------------------

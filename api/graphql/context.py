@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ class Context:
     connection_params: dict[str, Any] | None = None
     _principal: Principal | DomainError | None = None
     _principal_checked: bool = False
-    _sources: dict[str, SourceRow] | None = field(default=None)
+    _sources: asyncio.Future[dict[str, SourceRow]] | None = field(default=None)
     _histories: dict[str, TimelineHistory] = field(default_factory=dict)
 
     @property
@@ -60,5 +61,8 @@ class Context:
     async def sources(self) -> dict[str, SourceRow]:
         """Every source, loaded once per request (a newsroom has tens, not millions)."""
         if self._sources is None:
-            self._sources = {s.id: s for s in await self.read_model.sources()}
-        return self._sources
+            self._sources = asyncio.ensure_future(self._load_sources())
+        return await self._sources
+
+    async def _load_sources(self) -> dict[str, SourceRow]:
+        return {s.id: s for s in await self.read_model.sources()}

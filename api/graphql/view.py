@@ -18,6 +18,7 @@ from cross_web import HTTPException
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
@@ -78,8 +79,15 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         if key is not None and (answer := self.answers.get(key)) is not None:
             result = answer
         else:
-            result = await super().execute_single(request, request_adapter, sub_response,
-                                                  context, root_value, request_data)
+            try:
+                result = await super().execute_single(request, request_adapter, sub_response,
+                                                      context, root_value, request_data)
+            except HTTPException as e:
+                if isinstance(e.__cause__, InvalidOperationTypeError):
+                    # GraphQL over HTTP: a mutation over GET is the wrong method, not a
+                    # bad request.
+                    raise HTTPException(405, e.reason) from e
+                raise
             if key is not None:
                 self.answers.put(key, result)
         if media_type == GRAPHQL_RESPONSE and _request_error(result):

@@ -6,6 +6,7 @@ of the enclosing ``timeline(...)``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from inspect import isawaitable
@@ -61,7 +62,7 @@ class PresentView:
         self.slug = slug
         self._facts = DataLoader(load_fn=self._load_facts)
         self._reports = DataLoader(load_fn=self._load_reports)
-        self._sources: dict[str, SourceRow] | None = None
+        self._sources: asyncio.Future[dict[str, SourceRow]] | None = None
 
     async def row(self) -> TimelineRow | None:
         return await self.read_model.timeline(self.slug)
@@ -89,10 +90,14 @@ class PresentView:
                        attribute)
 
     async def sources(self) -> dict[str, SourceRow]:
-        """Every source, loaded once per view (a newsroom has tens, not millions)."""
+        """Every source, loaded once per view however many reports ask at the same time
+        (a newsroom has tens, not millions)."""
         if self._sources is None:
-            self._sources = {s.id: s for s in await self.read_model.sources()}
-        return self._sources
+            self._sources = asyncio.ensure_future(self._load_sources())
+        return await self._sources
+
+    async def _load_sources(self) -> dict[str, SourceRow]:
+        return {s.id: s for s in await self.read_model.sources()}
 
     async def _load_facts(self, entry_ids: list[str]) -> list[list[FactRow]]:
         found: dict[str, list[FactRow]] = {e: [] for e in entry_ids}
