@@ -22,8 +22,11 @@ app = typer.Typer(help="Chronicle: an event-sourced timeline of reported facts."
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for writers and readers.", no_args_is_help=True)
+documents_app = typer.Typer(help="Trusted GraphQL documents (persisted operations).",
+                            no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(documents_app, name="documents")
 
 
 def _with_services(work: Callable[..., Awaitable[T]]) -> T:
@@ -164,6 +167,24 @@ def token_create(name: Annotated[str, typer.Option(help="Who holds it; becomes t
         raise _fail(e.message) from None
     typer.echo(f"token {name!r} with scope {scope.value} (store it now; it is not kept):")
     typer.echo(token)
+
+
+@documents_app.command("register")
+def documents_register(manifest: Annotated[Path, typer.Argument(
+        help="Apollo's persisted query manifest, or a {sha256: document} JSON map.")]) -> None:
+    """Register the operations a frontend ships; with CHRONICLE_TRUSTED_DOCUMENTS_ONLY they
+    are the only ones that run."""
+    from api.documents import parse_manifest
+    from events.errors import DomainError
+
+    try:
+        documents = parse_manifest(manifest.read_text())
+        added = _with_services(lambda services: services.documents.register(documents))
+    except OSError as e:
+        raise _fail(f"cannot read {manifest}: {e.strerror}") from None
+    except DomainError as e:
+        raise _fail(f"{manifest}: {e.message}") from None
+    typer.echo(f"{len(documents)} documents registered ({added} new)")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import TokenBook
 from api.database import listen_dsn
+from api.documents import Documents
 from api.history_cache import HistoryCache
 from api.live import TimelineChanges
 from api.log_feed import LogFeed
@@ -29,6 +30,7 @@ class Services:
     histories: HistoryCache
     feed: LogFeed
     changes: TimelineChanges
+    documents: Documents
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
@@ -39,7 +41,7 @@ class Services:
                    appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch),
                    read_model=read_model, tokens=TokenBook(engine),
                    histories=HistoryCache(store), feed=feed,
-                   changes=TimelineChanges(feed, read_model))
+                   changes=TimelineChanges(feed, read_model), documents=Documents(engine))
 
     async def start(self) -> None:
         await self.feed.start()

@@ -57,6 +57,7 @@ from _harness import (
     throwaway_database,
 )
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
 RESULTS_HEADER = (
@@ -122,6 +123,12 @@ class Subscriber:
 
     async def run(self, url: str, after: int, subscribed: asyncio.Event) -> None:
         """Subscribe, set ``subscribed``, then note every event until cancelled."""
+        try:
+            await self._run(url, after, subscribed)
+        except (OSError, TimeoutError, WebSocketException) as e:
+            raise BenchError(f"a subscriber on process {self.process}: {e!r}") from e
+
+    async def _run(self, url: str, after: int, subscribed: asyncio.Event) -> None:
         async with connect(url, subprotocols=[PROTOCOL], open_timeout=WS_TIMEOUT,
                            max_size=None) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))

@@ -18,6 +18,7 @@ from api.graphql.limits import Guard, QueryLimits
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.subscriptions import Subscription
+from api.graphql.trusted import TrustedDocumentsOnly
 
 
 class ChronicleSchema(strawberry.Schema):
@@ -40,16 +41,19 @@ async def _coded(results: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield result
 
 
-def build_schema(limits: QueryLimits | None = None,
-                 introspection: bool = True) -> strawberry.Schema:
+def build_schema(limits: QueryLimits | None = None, introspection: bool = True,
+                 trusted_documents_only: bool = False) -> strawberry.Schema:
     """The schema with its request pipeline; ``introspection=False`` refuses ``__schema``
-    and ``__type`` (production deployments that publish their schema file instead)."""
+    and ``__type`` (production deployments that publish their schema file instead), and
+    ``trusted_documents_only`` anything but registered documents, on every transport."""
     limits = limits or QueryLimits()
     extensions: list[Any] = [
         # Factories: strawberry builds extensions per request; Guard's validation cache
         # lives at module level, so it is shared across requests. (ParserCache is left
         # out: its parse errors bypass ErrorCodes and reach the client without a code.)
         ErrorCodes, lambda: Guard(limits)]
+    if trusted_documents_only:
+        extensions.append(TrustedDocumentsOnly)  # after Guard: its refusal is the answer
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     schema = ChronicleSchema(query=Query, mutation=Mutation, subscription=Subscription,

@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -22,9 +24,10 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from api.documents import SHA256, sha256_of
 from api.graphql.context import Context
 from api.graphql.errors import code_for
-from api.graphql.limits import QueryLimits
+from api.graphql.limits import QueryLimits, prescan
 from api.graphql.response_cache import ResponseCache, cache_key
 from api.graphql.schema import build_schema
 from api.services import Services
@@ -33,6 +36,12 @@ from events.errors import DomainError
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+class PersistedQueryError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.error = GraphQLError(message, extensions={"code": code})
 
 
 class ServicesHolder:
@@ -50,11 +59,19 @@ class ChronicleGraphQL(GraphQL[Context, None]):
     def __init__(self, holder: ServicesHolder, settings: Settings) -> None:
         limits = QueryLimits(max_depth=settings.max_depth, max_aliases=settings.max_aliases,
                              max_cost=settings.max_cost, max_tokens=settings.max_tokens)
-        super().__init__(build_schema(limits, settings.introspection), graphql_ide="graphiql",
+        self.limits = limits
+        schema = build_schema(limits, settings.introspection, settings.trusted_documents_only)
+        super().__init__(schema, graphql_ide="graphiql",
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=settings.max_subscriptions_per_connection)
         self.holder = holder
         self.answers = ResponseCache()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser opening /graphql; not for a persisted query sent by GET
+        (it has extensions but no query)."""
+        return super().should_render_graphql_ide(request) and \
+            request.query_params.get("extensions") is None
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(services=self.holder.get(),
@@ -67,10 +84,17 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         operation_name = request_data.operation_name
         if operation_name is not None and not isinstance(operation_name, str):
             raise HTTPException(400, "operationName must be a string")
-        key = await cache_key(context, request_data.query, operation_name,
-                              request_data.variables)
         media_type = _media_type(request.headers.get("accept"))
         sub_response.headers["content-type"] = media_type
+        try:
+            request_data = await self._persisted(context, request_data)
+        except PersistedQueryError as e:
+            return _refused(e.error, media_type, sub_response)
+        if isinstance(request_data.query, str) and (
+                refusal := prescan(request_data.query, self.limits)) is not None:
+            return _refused(refusal, media_type, sub_response)
+        key = await cache_key(context, request_data.query, operation_name,
+                              request_data.variables)
         tag = None
         if request.method == "GET":
             # What the answer depends on is read before executing: a commit during the
@@ -101,6 +125,29 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             if tag in _tags(request.headers.get("if-none-match")):
                 sub_response.status_code = 304
         return result
+
+    async def _persisted(self, context: Context, request_data: Any) -> Any:
+        """The request with its document, for Apollo's automatic persisted queries: a hash
+        alone is looked up; a hash with its document is checked, then remembered."""
+        extensions = request_data.extensions or {}
+        persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        if persisted is None:
+            return request_data
+        sha = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        if not isinstance(persisted, dict) or persisted.get("version") != 1 \
+                or not isinstance(sha, str) or not SHA256.fullmatch(sha):
+            raise PersistedQueryError("BAD_INPUT", "persistedQuery needs version 1 and a "
+                                      "sha256Hash of 64 lowercase hex digits")
+        documents = context.services.documents
+        if request_data.query is None:
+            document = await documents.find(sha)
+            if document is None:
+                raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+            return dataclasses.replace(request_data, query=document)
+        if sha256_of(request_data.query) != sha:
+            raise PersistedQueryError("BAD_INPUT", "provided sha does not match query")
+        documents.remember(sha, request_data.query)
+        return request_data
 
     async def process_result(self, request: Any, result: ExecutionResult) -> Any:
         answer = await super().process_result(request, result)
@@ -162,6 +209,13 @@ def _media_type(accept: str | None) -> str:
         ranks[media.lower()] = quality
     wanted = ranks.get(GRAPHQL_RESPONSE, 0.0)
     return GRAPHQL_RESPONSE if wanted > 0 and wanted >= ranks.get(JSON, 0.0) else JSON
+
+
+def _refused(error: GraphQLError, media_type: str, sub_response: Any) -> ExecutionResult:
+    """A request refused before parsing: 400 for graphql-response+json clients."""
+    if media_type == GRAPHQL_RESPONSE:
+        sub_response.status_code = 400
+    return ExecutionResult(data=None, errors=[error])
 
 
 def _request_error(result: ExecutionResult) -> bool:
