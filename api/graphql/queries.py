@@ -9,25 +9,17 @@ from strawberry.types import Info
 
 from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
+from api.graphql.node_query import NodeQuery
 from api.graphql.types import Fact, FactChange, Source, Timeline
-from api.graphql.views import PresentView, SnapshotView, TimelineView
+from api.graphql.views import PresentView, SnapshotView, timeline_view
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
 from events.history_index import changed_facts
 from events.values import parse_instant
 
 
-async def timeline_view(info: Info, slug: str, as_of: datetime | None,
-                        axis: Axis) -> TimelineView:
-    services = info.context.services
-    if as_of is None:
-        return PresentView(services.read_model, services.store, slug)
-    moment = parse_instant(as_of, "asOf")
-    return SnapshotView(await info.context.history(slug), services.store, moment, axis)
-
-
 @strawberry.type
-class Query(LogQuery):
+class Query(LogQuery, NodeQuery):
     @strawberry.field
     async def timelines(self, info: Info) -> list[Timeline]:
         await require_reader(info)
@@ -41,7 +33,7 @@ class Query(LogQuery):
     async def timeline(self, info: Info, slug: str, as_of: datetime | None = None,
                        axis: Axis = Axis.RECORDED) -> Timeline | None:
         await require_reader(info)
-        view = await timeline_view(info, slug, as_of, axis)
+        view = await timeline_view(info.context, slug, as_of, axis)
         row = await view.row()
         return None if row is None else Timeline.from_row(row, view)
 

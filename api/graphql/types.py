@@ -10,6 +10,7 @@ import strawberry
 from graphql.pyutils import AwaitableOrValue
 from strawberry.scalars import JSON
 
+from api.graphql.nodes import Node, NodeRef, node_id
 from api.graphql.scalars import (
     FactStatus,
     Precision,
@@ -80,7 +81,8 @@ def value_from_data(data: dict[str, Any]) -> Count | Text | TimeSpan | Place | F
 
 
 @strawberry.type
-class Source:
+class Source(Node):
+    seen_in: strawberry.Private[TimelineView | None]
     id: str
     name: str
     kind: SourceKind
@@ -88,15 +90,24 @@ class Source:
     reliability: Reliability | None
     note: str | None = strawberry.field(description="Why the source has its grade.")
 
+    @strawberry.field
+    def node_id(self) -> strawberry.ID:
+        view = self.seen_in
+        if view is None or view.moment.as_of is None:
+            return node_id(NodeRef("Source", (self.id,)))
+        return node_id(NodeRef("Source", (self.id,), view.slug, view.moment))
+
     @classmethod
-    def from_row(cls, row: SourceRow) -> Source:
-        return cls(id=row.id, name=row.name, kind=SourceKind(row.kind), url=row.url,
+    def from_row(cls, row: SourceRow, seen_in: TimelineView | None = None) -> Source:
+        """``seen_in``: the timeline view it was read through (its grade as of then)."""
+        return cls(seen_in=seen_in, id=row.id, name=row.name, kind=SourceKind(row.kind),
+                   url=row.url,
                    reliability=Reliability(row.reliability) if row.reliability else None,
                    note=row.grade_note)
 
 
 @strawberry.type(description="One source saying one thing about one attribute of an entry.")
-class Report:
+class Report(Node):
     row: strawberry.Private[ReportRow]
     view: strawberry.Private[TimelineView]
     id: str
@@ -118,15 +129,20 @@ class Report:
     def entry(self) -> str:
         return self.row.entry
 
+    @strawberry.field
+    def node_id(self) -> strawberry.ID:
+        return node_id(NodeRef("Report", (self.row.entry, self.id), self.view.slug,
+                               self.view.moment))
+
     @strawberry.field(description="The source, as graded at the time the timeline is read at.")
     async def source(self) -> Source:
-        return Source.from_row((await self.view.sources())[self.row.source])
+        return Source.from_row((await self.view.sources())[self.row.source], self.view)
 
     @strawberry.field(description="The origin this report cites, if any.")
     async def via(self) -> Source | None:
         if self.row.via is None:
             return None
-        return Source.from_row((await self.view.sources())[self.row.via])
+        return Source.from_row((await self.view.sources())[self.row.via], self.view)
 
     @classmethod
     def from_row(cls, row: ReportRow, view: TimelineView) -> Report:
@@ -152,7 +168,7 @@ class Alternative:
 
 
 @strawberry.type(description="The best-known value of one attribute, with the disagreement.")
-class Fact:
+class Fact(Node):
     document: strawberry.Private[dict[str, Any]]
     view: strawberry.Private[TimelineView]
     attribute: str
@@ -162,6 +178,11 @@ class Fact:
     status: FactStatus
     value: Value
     explanation: str = strawberry.field(description="One plain sentence: why this value.")
+
+    @strawberry.field
+    def node_id(self) -> strawberry.ID:
+        return node_id(NodeRef("Fact", (self.document["entry"], self.attribute),
+                               self.view.slug, self.view.moment))
 
     async def _reports(self) -> dict[str, Report]:
         rows = await self.view.reports(self.document["entry"])
@@ -229,11 +250,15 @@ class FactChange:
 
 
 @strawberry.type(description="One thing that happened on a timeline.")
-class Entry:
+class Entry(Node):
     row: strawberry.Private[EntryRow]
     view: strawberry.Private[TimelineView]
     id: str
     title: str
+
+    @strawberry.field
+    def node_id(self) -> strawberry.ID:
+        return node_id(NodeRef("Entry", (self.id,), self.view.slug, self.view.moment))
 
     @strawberry.field(description="Every report ever made about the entry, retracted included.")
     async def reports(self) -> list[Report]:
@@ -306,12 +331,16 @@ MAX_FIRST = 500
 
 
 @strawberry.type(description="A story being followed: the unit users query and embed.")
-class Timeline:
+class Timeline(Node):
     view: strawberry.Private[TimelineView]
     slug: str
     title: str
     description: str | None
     version: int = strawberry.field(description="The last log position applied.")
+
+    @strawberry.field
+    def node_id(self) -> strawberry.ID:
+        return node_id(NodeRef("Timeline", (self.slug,), self.slug, self.view.moment))
 
     @strawberry.field
     async def entries(self, first: int = 100, after: str | None = None,
@@ -358,7 +387,7 @@ def decode_cursor(cursor: str) -> EntryCursor:
 
 
 @strawberry.type(description="One stored event with its full envelope.")
-class Event:
+class Event(Node):
     position: int
     stream: str
     version: int
@@ -370,6 +399,10 @@ class Event:
     idempotency_key: str | None
     prev_hash: str
     hash: str
+
+    @strawberry.field
+    def node_id(self) -> strawberry.ID:
+        return node_id(NodeRef("Event", (str(self.position),)))
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> Event:

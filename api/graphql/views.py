@@ -10,11 +10,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from inspect import isawaitable
-from typing import Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from graphql.pyutils import AwaitableOrValue
 from strawberry.dataloader import DataLoader
 
+from api.graphql.nodes import Moment
 from events.as_of import Axis
 from events.fact_history import FactVersion, history
 from events.history_index import TimelineHistory
@@ -29,10 +30,15 @@ from events.rows import (
     TimelineRow,
 )
 from events.store import PostgresEventStore
+from events.values import parse_instant
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
 
 
 class TimelineView(Protocol):
     slug: str
+    moment: Moment
 
     async def row(self) -> TimelineRow | None: ...
 
@@ -60,6 +66,7 @@ class PresentView:
         self.read_model = read_model
         self.store = store
         self.slug = slug
+        self.moment = Moment()
         self._facts = DataLoader(load_fn=self._load_facts)
         self._reports = DataLoader(load_fn=self._load_reports)
         self._sources: asyncio.Future[dict[str, SourceRow]] | None = None
@@ -122,6 +129,7 @@ class SnapshotView:
         self.slug = history.slug
         self.as_of = as_of
         self.axis = axis
+        self.moment = Moment(as_of, axis)
         self.snapshot = (history.at_recorded(as_of) if axis is Axis.RECORDED
                          else history.at_reported(as_of))
 
@@ -150,6 +158,16 @@ class SnapshotView:
         envelopes = await self.store.read_timeline_world(
             self.slug, recorded_until=self.as_of if self.axis is Axis.RECORDED else None)
         return history(envelopes, self.slug, entry_id, attribute, self.axis, self.as_of)
+
+
+async def timeline_view(context: Context, slug: str, as_of: datetime | None,
+                        axis: Axis) -> TimelineView:
+    """The timeline now, or as it stood at ``as_of`` on ``axis``."""
+    services = context.services
+    if as_of is None:
+        return PresentView(services.read_model, services.store, slug)
+    moment = parse_instant(as_of, "asOf")
+    return SnapshotView(await context.history(slug), services.store, moment, axis)
 
 
 T = TypeVar("T")
