@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -63,6 +65,10 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env(demo=demo)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for whatever
+    # handler was there before: with Python's default the process would die by the
+    # signal, skipping the atexit hook that stops the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     typer.echo(f"Chronicle on http://{host}:{port}/graphql")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

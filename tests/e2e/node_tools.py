@@ -175,6 +175,9 @@ class Subscription:
                 self.process.wait()
         for reader in self._readers:
             reader.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
     def __enter__(self) -> Subscription:
         return self
