@@ -40,6 +40,7 @@ class Settings:
     max_batch: int = 500
     pool_size: int = 20
     max_subscriptions_per_connection: int = 20
+    max_first: int = 500
     max_depth: int = 12
     max_aliases: int = 50
     max_cost: int = 50_000
@@ -62,6 +63,7 @@ class Settings:
             "pool_size": _int("CHRONICLE_POOL_SIZE", 20),
             "max_subscriptions_per_connection": _int("CHRONICLE_MAX_SUBSCRIPTIONS_PER_CONNECTION",
                                                      20),
+            "max_first": _int("CHRONICLE_MAX_FIRST", 500),
             "max_depth": _int("CHRONICLE_MAX_DEPTH", 12),
             "max_aliases": _int("CHRONICLE_MAX_ALIASES", 50),
             "max_cost": _int("CHRONICLE_MAX_COST", 50_000),

@@ -9,8 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.archive import verify_log
-from api.graphql.access import require_reader
-from api.graphql.types import MAX_FIRST, Event, PageInfo
+from api.graphql.access import check_first, require_reader
+from api.graphql.types import Event, PageInfo
 from events.errors import BadInput, Unauthenticated
 from events.store import EventFilter as StoreEventFilter
 
@@ -69,8 +69,7 @@ class LogQuery:
     async def events(self, info: Info, filter: EventFilter | None = None, first: int = 100,
                      after: str | None = None) -> EventConnection:
         await require_reader(info)
-        if not 0 <= first <= MAX_FIRST:
-            raise BadInput(f"first must be between 0 and {MAX_FIRST}", field="first")
+        check_first(info, first)
         wanted = filter or EventFilter()
         store_filter = StoreEventFilter(stream=wanted.stream, types=tuple(wanted.types or ()),
                                         after=wanted.after, recorded_from=wanted.recorded_from,

@@ -9,7 +9,9 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 from graphql.pyutils import AwaitableOrValue
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from api.graphql.access import check_first
 from api.graphql.nodes import Node, NodeRef, node_id
 from api.graphql.scalars import (
     FactStatus,
@@ -327,9 +329,6 @@ class EntryConnection:
         return [edge.node for edge in self.edges]
 
 
-MAX_FIRST = 500
-
-
 @strawberry.type(description="A story being followed: the unit users query and embed.")
 class Timeline(Node):
     view: strawberry.Private[TimelineView]
@@ -343,11 +342,10 @@ class Timeline(Node):
         return node_id(NodeRef("Timeline", (self.slug,), self.slug, self.view.moment))
 
     @strawberry.field
-    async def entries(self, first: int = 100, after: str | None = None,
+    async def entries(self, info: Info, first: int = 100, after: str | None = None,
                       from_: Annotated[datetime | None, strawberry.argument(name="from")]
                       = None, to: datetime | None = None) -> EntryConnection:
-        if not 0 <= first <= MAX_FIRST:
-            raise BadInput(f"first must be between 0 and {MAX_FIRST}", field="first")
+        check_first(info, first)
         page = await self.view.entries(
             first, decode_cursor(after) if after else None,
             None if from_ is None else parse_instant(from_, "from"),

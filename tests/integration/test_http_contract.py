@@ -21,7 +21,8 @@ async def strict(database_url: str) -> AsyncIterator[Api]:
     """Small limits, no introspection, one allowed origin."""
     settings = Settings(database_url=database_url, migrate_on_start=False, max_depth=4,
                         max_aliases=3, max_cost=100, max_tokens=200, max_body_bytes=2000,
-                        introspection=False, cors_origins=("https://news.example",))
+                        introspection=False, cors_origins=("https://news.example",),
+                        max_first=20)
     async with running_api(settings) as api:
         yield api
 
@@ -65,6 +66,16 @@ async def test_limits_are_settings(strict: Api) -> None:
                                   "d: __typename }")) == "QUERY_TOO_COMPLEX"
     five = "{ timelines { entries { nodes { facts { attribute } } } } }"
     assert code(await strict.post(five)) == "QUERY_TOO_COMPLEX"
+
+
+async def test_the_largest_page_is_a_setting(api: Api, strict: Api) -> None:
+    await strict.ok("createTimeline", {"slug": "t", "title": "T"})
+    page = "query($n: Int) { timeline(slug: \"t\") { entries(first: $n) { totalCount } } }"
+    assert "errors" not in await strict.post(page, {"n": 20})
+    refused = await strict.post(page, {"n": 21})
+    assert code(refused) == "BAD_INPUT"
+    assert refused["errors"][0]["extensions"]["field"] == "first"
+    assert code(await api.post("{ events(first: 501) { nodes { position } } }")) == "BAD_INPUT"
 
 
 async def test_introspection_can_be_switched_off(api: Api, strict: Api) -> None:
