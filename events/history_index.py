@@ -11,7 +11,7 @@ when first asked, from today's editorial state, since back-dated reports rewrite
 from __future__ import annotations
 
 import dataclasses
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,7 +72,7 @@ class _ReportedAxis:
     """What the REPORTED clock needs, rebuilt lazily after new events arrive."""
 
     # Keyed by microseconds since the epoch: bisecting ints is far cheaper than datetimes.
-    facts: dict[FactKey, Versions[int, Document]] = field(default_factory=dict)
+    facts: dict[FactKey, Versions[int, FactRow]] = field(default_factory=dict)
     thresholds: list[datetime] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)  # running max position per threshold
     moments: list[int] = field(default_factory=list)  # where any answer can change (µs)
@@ -86,8 +86,9 @@ class TimelineHistory:
         self.sources: dict[str, SourceState] = {}
         self.position = 0  # the last envelope consumed
         self._recorded: list[tuple[datetime, int]] = []
-        self._facts: dict[FactKey, Versions[int, Document]] = {}
-        self._attributes: dict[str, set[str]] = {}
+        self._facts: dict[FactKey, Versions[int, FactRow]] = {}
+        self._attributes: dict[str, list[str]] = {}  # sorted
+        self._starts: dict[int, tuple[FactRow, datetime | None]] = {}  # by id(occurred row)
         self._reports: dict[str, Versions[int, ReportRow]] = {}
         self._reports_of: dict[str, list[str]] = {}  # entry as reported → report ids
         self._report_log: dict[str, list[tuple[int, ReportLogEvent]]] = {}
@@ -143,7 +144,7 @@ class TimelineHistory:
                 position, report_row(self.slug, report))
         if isinstance(event, EntriesMerged):
             self._merges.append((position, event.duplicate, event.survivor))
-            for attribute in self._attributes.get(event.duplicate, set()):
+            for attribute in self._attributes.get(event.duplicate, ()):
                 self._facts[(event.duplicate, attribute)].set(position, None)
         self._recompute(position, facts_touched(self.state, event))
 
@@ -161,9 +162,12 @@ class TimelineHistory:
         info = source_info(self.sources)
         for entry, attribute in keys:
             fact = fact_of(self.state, entry, attribute, info)
-            self._attributes.setdefault(entry, set()).add(attribute)
+            attributes = self._attributes.setdefault(entry, [])
+            if attribute not in attributes:
+                insort(attributes, attribute)
             self._facts.setdefault((entry, attribute), Versions()).set(
-                position, None if fact is None else fact_document(fact))
+                position, None if fact is None
+                else FactRow(self.slug, entry, attribute, fact_document(fact)))
 
     # -- the RECORDED clock ---------------------------------------------------------------
 
@@ -240,6 +244,7 @@ class TimelineHistory:
         if self._reported is not None:
             return self._reported
         axis = _ReportedAxis()
+        self._starts.clear()  # the old axis's rows go with it, or they would pile up here
         for entry in self.state.live_entries():
             for attribute in self.state.attributes(entry.id):
                 axis.facts[(entry.id, attribute)] = self._reported_versions(entry.id, attribute)
@@ -268,16 +273,17 @@ class TimelineHistory:
         log read so far, and how many of the moments where an answer changes have passed."""
         return self.position, bisect_right(self._reported_axis().moments, _micros(moment))
 
-    def _reported_versions(self, entry: str, attribute: str) -> Versions[int, Document]:
+    def _reported_versions(self, entry: str, attribute: str) -> Versions[int, FactRow]:
         reports = self.state.fact_reports(entry, attribute)
         cited = cited_sources(self.state, entry, attribute)
         info = {k: v for k, v in source_info(self.sources).items() if k in cited}
         moments = sorted({e.reported_at for r in reports for _, e in self._report_log[r.id]})
-        versions: Versions[int, Document] = Versions()
+        versions: Versions[int, FactRow] = Versions()
         for moment in moments:
             past = [p for r in reports if (p := self._report_at(r, moment)) is not None]
             fact = resolve_fact(entry, attribute, past, info)
-            versions.set(_micros(moment), fact)
+            versions.set(_micros(moment),
+                         None if fact is None else FactRow(self.slug, entry, attribute, fact))
         return versions
 
     def _report_at(self, report: ReportState, moment: datetime, known: int | None = None,
@@ -309,13 +315,9 @@ class TimelineHistory:
 
     # -- rows -----------------------------------------------------------------------------
 
-    def _rows(self, entry: str, document_at: Any) -> list[FactRow]:
-        rows = []
-        for attribute in sorted(self._attributes.get(entry, set())):
-            document = document_at((entry, attribute))
-            if document is not None:
-                rows.append(FactRow(self.slug, entry, attribute, document))
-        return rows
+    def _rows(self, entry: str, row_at: Callable[[FactKey], FactRow | None]) -> list[FactRow]:
+        return [row for attribute in self._attributes.get(entry, ())
+                if (row := row_at((entry, attribute))) is not None]
 
     def _timeline_row(self, version: int) -> TimelineRow:
         created = self.state.created
@@ -328,16 +330,24 @@ class TimelineHistory:
                     facts: dict[str, list[FactRow]]) -> list[EntryRow]:
         rows = []
         for entry in entries:
-            occurred = next((f.document["value"] for f in facts[entry.id]
-                             if f.attribute == "occurred"), None)
-            start = None
-            if occurred is not None:
-                span = parse_value(occurred)
-                start = span.bounds()[0] if isinstance(span, TimeSpan) else None
+            occurred = next((f for f in facts[entry.id] if f.attribute == "occurred"), None)
             rows.append(EntryRow(timeline=self.slug, id=entry.id, title=entry.title,
                                  merged_into=None, position=entry.opened.position,
-                                 occurred_start=start))
+                                 occurred_start=self._start(occurred)))
         return rows
+
+    def _start(self, occurred: FactRow | None) -> datetime | None:
+        """Where the best-known ``occurred`` starts; each fact version is parsed once (the
+        row is kept with its start, so its id cannot be reused while remembered)."""
+        if occurred is None:
+            return None
+        known = self._starts.get(id(occurred))
+        if known is not None and known[0] is occurred:
+            return known[1]
+        span = parse_value(occurred.document["value"])
+        start = span.bounds()[0] if isinstance(span, TimeSpan) else None
+        self._starts[id(occurred)] = (occurred, start)
+        return start
 
 
 def _no_reports(entry: str) -> list[ReportRow]:
@@ -373,7 +383,7 @@ def resolve_fact(entry: str, attribute: str, reports: list[ReportState],
     return None if fact is None else fact_document(fact)
 
 
-def _at(versions: Versions[int, Document] | None, micros: int) -> Document | None:
+def _at(versions: Versions[int, FactRow] | None, micros: int) -> FactRow | None:
     return None if versions is None else versions.at(micros)
 
 

@@ -33,6 +33,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 PLAIN_LEAF = "chronicle-plain-leaf"
+PLAIN_OBJECT = "chronicle-plain-object"
 
 
 def mark_plain_leaves(schema: GraphQLSchema, default_resolver: Callable[..., Any]) -> None:
@@ -47,9 +48,10 @@ def mark_plain_leaves(schema: GraphQLSchema, default_resolver: Callable[..., Any
                 or named.name.startswith("__")):
             continue
         for field in named.fields.values():
-            plan = _plain_leaf(field)
-            if plan is not None:
-                field.extensions = {**field.extensions, PLAIN_LEAF: plan}
+            if (leaf := _plain_leaf(field)) is not None:
+                field.extensions = {**field.extensions, PLAIN_LEAF: leaf}
+            elif (plain := _plain_object(field)) is not None:
+                field.extensions = {**field.extensions, PLAIN_OBJECT: plain}
 
 
 def _resolve_members_by_class(union: GraphQLUnionType) -> None:
@@ -78,10 +80,44 @@ class PlainLeaf:
     coerce: Callable[[Any], Any]
 
 
-def _plain_leaf(field: GraphQLField) -> PlainLeaf | None:
+@dataclass(frozen=True, slots=True)
+class PlainObject:
+    attribute: str
+    nullable: bool
+    # The object types the value may be, by Python class; only those graphql-core would
+    # not ask ``is_type_of`` about.
+    types: dict[type, GraphQLObjectType]
+
+
+def _basic(field: GraphQLField) -> StrawberryField | None:
+    """The strawberry field, when it is a plain attribute read (no resolver, no args)."""
     definition = field.extensions.get("strawberry-definition")
     if (field.args or not getattr(field.resolve, "_is_default", False)
             or not isinstance(definition, StrawberryField)):
+        return None
+    return definition
+
+
+def _plain_object(field: GraphQLField) -> PlainObject | None:
+    definition = _basic(field)
+    if definition is None:
+        return None
+    nullable = not isinstance(field.type, GraphQLNonNull)
+    named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    members = ([named] if isinstance(named, GraphQLObjectType)
+               else list(named.types) if isinstance(named, GraphQLUnionType) else [])
+    types: dict[type, GraphQLObjectType] = {}
+    for member in members:
+        origin = member.extensions.get("strawberry-definition")
+        if (member.is_type_of is None and isinstance(origin, StrawberryObjectDefinition)
+                and not origin.is_graphql_generic):
+            types[origin.origin] = member
+    return PlainObject(definition.python_name, nullable, types) if types else None
+
+
+def _plain_leaf(field: GraphQLField) -> PlainLeaf | None:
+    definition = _basic(field)
+    if definition is None:
         return None
     nullable = not isinstance(field.type, GraphQLNonNull)
     leaf = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
@@ -120,6 +156,22 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if value is not _STANDARD_PATH:
                         results[response_name] = value
                         continue
+                elif field is not None and not node.arguments and (
+                        plain := field.extensions.get(PLAIN_OBJECT)) is not None:
+                    value = getattr(source_value, plain.attribute, _STANDARD_PATH)
+                    if value is None and plain.nullable:
+                        results[response_name] = None
+                        continue
+                    runtime = plain.types.get(type(value))
+                    if runtime is not None:
+                        result = self._complete_plain_object(
+                            field, runtime, field_details_list,
+                            Path(path, response_name, parent_type.name), value,
+                            position_context)
+                        results[response_name] = result
+                        if is_awaitable(result):
+                            awaitable_fields.append(response_name)
+                        continue
                 result = self.execute_field(parent_type, source_value, field_details_list,
                                             Path(path, response_name, parent_type.name),
                                             position_context)
@@ -140,6 +192,30 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+
+    def _complete_plain_object(self, field: GraphQLField, runtime: GraphQLObjectType,
+                               field_details_list: Any, path: Path, value: Any,
+                               position_context: Any) -> Any:
+        """What graphql-core's execute_field does once a plain attribute resolved to an
+        object whose type is known: execute its selection, with the same error handling."""
+        try:
+            completed = self.collect_and_execute_subfields(runtime, field_details_list, path,
+                                                           value, position_context)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field.type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, field.type, field_details_list, path)
+                return None
+
+        return await_completed()
 
 
 _STANDARD_PATH = object()

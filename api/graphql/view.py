@@ -28,7 +28,7 @@ from api.documents import SHA256, sha256_of
 from api.graphql.context import Context
 from api.graphql.errors import code_for
 from api.graphql.limits import QueryLimits, prescan
-from api.graphql.response_cache import ResponseCache, cache_key
+from api.graphql.response_cache import EncodedResult, ResponseCache, cache_key
 from api.graphql.schema import build_schema
 from api.services import Services
 from api.settings import Settings
@@ -100,6 +100,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             # What the answer depends on is read before executing: a commit during the
             # execution can only make the tag older than the body, never newer.
             tag = await self._entity_tag(context, key, request_data, media_type)
+        result: ExecutionResult
         if key is not None and (answer := self.answers.get(key)) is not None:
             result = answer
         else:
@@ -112,7 +113,9 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                     # bad request.
                     raise HTTPException(405, e.reason) from e
                 raise
-            if key is not None:
+            if key is not None and not result.errors and result.data is not None:
+                result = EncodedResult(self.encode_json_string(
+                    await super().process_result(request, result)))
                 self.answers.put(key, result)
         if media_type == GRAPHQL_RESPONSE and _request_error(result):
             sub_response.status_code = 400
@@ -150,11 +153,16 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         return request_data
 
     async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+        if isinstance(result, EncodedResult):
+            return result
         answer = await super().process_result(request, result)
         if _request_error(result) and _media_type(request.headers.get("accept")) \
                 == GRAPHQL_RESPONSE:
             answer.pop("data", None)  # the request never reached execution
         return answer
+
+    def encode_json(self, data: object) -> str | bytes:
+        return data.body if isinstance(data, EncodedResult) else super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         headers = {k: v for k, v in sub_response.headers.items() if k != "content-length"}

@@ -11,7 +11,12 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from api.graphql.execution import PLAIN_LEAF, PlainLeafExecutionContext, mark_plain_leaves
+from api.graphql.execution import (
+    PLAIN_LEAF,
+    PLAIN_OBJECT,
+    PlainLeafExecutionContext,
+    mark_plain_leaves,
+)
 
 
 @strawberry.enum
@@ -34,7 +39,14 @@ Value = Annotated[Count | Text, strawberry.union("Value")]
 
 
 @strawberry.type
+class Place:
+    name: str  # None on some places: a non-null violation one level down
+
+
+@strawberry.type
 class Item:
+    where: Place | None
+    origin: Place
     name: str
     rank: int | None
     mood: Mood
@@ -50,11 +62,14 @@ class Item:
 
 def items() -> list[Item]:
     return [
-        Item(name="a", rank=1, mood=Mood.CALM, at=datetime(2018, 2, 7, tzinfo=UTC),
+        Item(where=Place(name="Khasham"), origin=Place(name="Deir ez-Zor"), name="a", rank=1,
+             mood=Mood.CALM, at=datetime(2018, 2, 7, tzinfo=UTC),
              missing="here", value=Count(best=5), tags=["x"]),
-        Item(name="b", rank=None, mood=Mood.TENSE, at=None, missing=None,  # type: ignore[arg-type]
+        Item(where=None, origin=Place(name=None),  # type: ignore[arg-type]
+             name="b", rank=None, mood=Mood.TENSE, at=None, missing=None,  # type: ignore[arg-type]
              value=Text(text="jets"), tags=[]),
-        Item(name="c", rank=2**40, mood="sad", at="not a time",  # type: ignore[arg-type]
+        Item(where=Place(name=None), origin=Place(name="Raqqa"),  # type: ignore[arg-type]
+             name="c", rank=2**40, mood="sad", at="not a time",  # type: ignore[arg-type]
              missing="here", value=Count(best=None), tags=["y", "z"]),
     ]
 
@@ -91,6 +106,9 @@ QUERIES = [
     "{ items { missing name } }",
     "{ items { shout(times: 2) tags name } }",
     "{ item(index: 1) { missing } }",
+    "{ items { where { name } } }",
+    "{ a: item(index: 0) { where { name } origin { name } } b: item(index: 1) { origin { name } }"
+    " c: item(index: 2) { where { name } name } }",
     "{ item(index: 2) { rank } }",
     "{ items { __typename n: name name r1: rank r2: rank } }",
     "{ items { ...F } }\n"
@@ -133,6 +151,8 @@ def test_only_plain_scalar_and_enum_fields_take_the_short_path() -> None:
     fields = short._schema.type_map["Item"].fields  # type: ignore[union-attr]
     marked = {name for name, field in fields.items() if PLAIN_LEAF in field.extensions}
     assert marked == {"name", "rank", "mood", "at", "missing"}
+    objects = {name for name, field in fields.items() if PLAIN_OBJECT in field.extensions}
+    assert objects == {"where", "origin", "value"}
 
 
 def _keys(data: Any) -> Any:
