@@ -61,7 +61,9 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                              max_cost=settings.max_cost, max_tokens=settings.max_tokens)
         self.limits = limits
         schema = build_schema(limits, settings.introspection, settings.trusted_documents_only)
-        super().__init__(schema, graphql_ide="graphiql",
+        # Pings every 15 s keep idle subscriptions alive through proxies and load balancers.
+        super().__init__(schema, graphql_ide="graphiql", keep_alive=True,
+                         keep_alive_interval=15,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=settings.max_subscriptions_per_connection)
         self.holder = holder
