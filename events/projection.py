@@ -89,9 +89,10 @@ _INSERT_REPORT = (
     ":recorded_at, :quote, :url, 'ACTIVE', 'NORMAL', :position)")
 _CORRECT_REPORT = (
     "UPDATE reports SET value = coalesce(CAST(:value AS jsonb), value), "
-    "stance = coalesce(:stance, stance), status = 'CORRECTED' "
+    "stance = coalesce(:stance, stance), status = 'CORRECTED', changed_at = :changed_at "
     "WHERE timeline = :timeline AND id = :id")
-_RETRACT_REPORT = ("UPDATE reports SET status = 'RETRACTED', retraction_reason = :reason "
+_RETRACT_REPORT = ("UPDATE reports SET status = 'RETRACTED', retraction_reason = :reason, "
+                   "changed_at = :changed_at "
                    "WHERE timeline = :timeline AND id = :id")
 _RANK_REPORT = ("UPDATE reports SET rank = :rank, rank_reason = :reason "
                 "WHERE timeline = :timeline AND id = :id")
@@ -132,10 +133,11 @@ def row_changes(applied: Applied) -> tuple[str, dict[str, Any]]:
     if isinstance(event, ReportCorrected):
         return _CORRECT_REPORT, {"timeline": timeline, "id": event.report,
                                  "value": _value(event.value),
-                                 "stance": event.stance.value if event.stance else None}
+                                 "stance": event.stance.value if event.stance else None,
+                                 "changed_at": event.reported_at}
     if isinstance(event, ReportRetracted):
         return _RETRACT_REPORT, {"timeline": timeline, "id": event.report,
-                                 "reason": event.reason}
+                                 "reason": event.reason, "changed_at": event.reported_at}
     if isinstance(event, ReportRanked):
         return _RANK_REPORT, {"timeline": timeline, "id": event.report,
                               "rank": event.rank.value, "reason": event.reason}

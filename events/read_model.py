@@ -108,7 +108,7 @@ class ReadModel:
         """Reports on a timeline, by the entries they now live on (after merges) or by id."""
         sql = ("SELECT r.timeline, r.id, r.entry, r.attribute, r.value, r.source, r.via, "
                "r.stance, r.reported_at, r.recorded_at, r.quote, r.url, r.status, r.rank, "
-               "r.rank_reason, r.retraction_reason, r.position FROM reports r "
+               "r.rank_reason, r.retraction_reason, r.position, r.changed_at FROM reports r "
                "WHERE r.timeline = :timeline")
         params: dict[str, Any] = {"timeline": timeline}
         if entry_ids is not None:

@@ -74,6 +74,7 @@ class ReportRow:
     rank_reason: str | None
     retraction_reason: str | None
     position: int
+    changed_at: datetime | None = None  # when the source last corrected or retracted it
 
 
 EntryCursor = tuple[datetime | None, int]
@@ -86,7 +87,8 @@ def report_row(slug: str, report: ReportState) -> ReportRow:
         stance=report.stance.value, reported_at=report.reported_at,
         recorded_at=report.reported.recorded_at, quote=report.quote, url=report.url,
         status=report.status.value, rank=report.rank.value, rank_reason=report.rank_reason,
-        retraction_reason=report.retraction_reason, position=report.reported.position)
+        retraction_reason=report.retraction_reason, position=report.reported.position,
+        changed_at=report.changed_at)
 
 
 def source_row(source: SourceState) -> SourceRow:

@@ -131,6 +131,11 @@ class Report(Node):
     def entry(self) -> str:
         return self.row.entry
 
+    @strawberry.field(description="When the source last corrected or retracted it (on the "
+                      "REPORTED clock); null while it stands as first reported.")
+    def changed_at(self) -> datetime | None:
+        return self.row.changed_at
+
     @strawberry.field
     def node_id(self) -> strawberry.ID:
         return node_id(NodeRef("Report", (self.row.entry, self.id), self.view.slug,
