@@ -11,11 +11,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.body_limit import BodyLimit
 from api.database import create_engine, upgrade
+from api.embed.exports import csv_export, timelinejs_export
+from api.embed.live import live
+from api.embed.oembed import oembed
+from api.embed.pages import embed, home
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
 from api.services import Services
 from api.settings import Settings
@@ -72,9 +76,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404)
 
@@ -83,6 +84,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/", home),
+        Route("/embed/{slug}", embed),
+        Route("/embed/{slug}/live", live),
+        Route("/oembed", oembed),
+        Route("/export/{slug}.csv", csv_export),
+        Route("/export/{slug}/timelinejs.json", timelinejs_export),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found},
                      middleware=middleware(settings))

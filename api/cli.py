@@ -93,13 +93,18 @@ def db_upgrade() -> None:
 def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per line.",
                                                  exists=True, dir_okay=False)],
             actor: Annotated[str, typer.Option(help="Recorded as each event's actor.")]
-            = "import") -> None:
-    """Import commands from an NDJSON file, all or nothing."""
+            = "import",
+            csv: Annotated[bool, typer.Option("--csv", help="The file is a CSV export "
+                                              "(one report per row) instead.")] = False,
+            ) -> None:
+    """Import commands from an NDJSON file (or reports from a CSV), all or nothing."""
+    from api.csv_import import import_csv
     from api.importer import import_file
     from events.errors import DomainError
 
+    read = import_csv if csv else import_file
     try:
-        count = _with_services(lambda services: import_file(services, file, actor=actor))
+        count = _with_services(lambda services: read(services, file, actor=actor))
     except DomainError as e:
         raise _fail(f"{file}: {e.message}; nothing was imported") from None
     typer.echo(f"imported {count} events from {file}")

@@ -49,6 +49,8 @@ class Settings:
     introspection: bool = True
     cors_origins: tuple[str, ...] = ("*",)
     trusted_documents_only: bool = False
+    embed_frame_ancestors: tuple[str, ...] = ("*",)
+    public_url: str | None = None
     demo: bool = False
 
     @classmethod
@@ -73,6 +75,9 @@ class Settings:
             "cors_origins": tuple(o.strip() for o in os.environ.get(
                 "CHRONICLE_CORS_ORIGINS", "*").split(",") if o.strip()),
             "trusted_documents_only": _flag("CHRONICLE_TRUSTED_DOCUMENTS_ONLY", False),
+            "embed_frame_ancestors": tuple(os.environ.get(
+                "CHRONICLE_EMBED_FRAME_ANCESTORS", "*").split()),
+            "public_url": os.environ.get("CHRONICLE_PUBLIC_URL") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

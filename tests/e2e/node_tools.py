@@ -14,16 +14,24 @@
 
   Lines are read by a thread, so ``next`` takes a timeout and never hangs a test; an async
   test can ``await asyncio.to_thread(sub.next)``.
+- ``browser_check(url, widths, screenshots_dir)`` opens a page in Debian's chromium
+  (browser_check.mjs, playwright-core) and returns what it saw: console errors, requests to
+  other origins, horizontal scrolling, DOM probes, axe-core violations, keyboard focus.
+- ``timelinejs_check(export_url)`` loads a TimelineJS export in TimelineJS itself
+  (timelinejs_check.mjs) and returns how it rendered.
+
+  Both raise ChromiumMissing without the browser (CHROMIUM, default /usr/bin/chromium).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -32,6 +40,8 @@ NODE_DIR = Path(__file__).resolve().parent / "node"
 LOCK = NODE_DIR / "package-lock.json"
 # npm writes this after every install; its age is the age of node_modules' contents.
 INSTALLED = NODE_DIR / "node_modules" / ".package-lock.json"
+# The browser scripts exit with this when chromium is missing or does not start.
+EXIT_NO_BROWSER = 3
 
 
 class NodeToolsMissing(RuntimeError):
@@ -45,6 +55,22 @@ def executable(name: str) -> str:
             f"`{name}` is not on PATH: the e2e tests in tests/e2e/node need Node.js 20+ and npm "
             "(Debian: apt-get install nodejs npm)")
     return found
+
+
+class ChromiumMissing(RuntimeError):
+    """Debian's chromium, which the browser scripts drive, is not installed or won't start."""
+
+
+def chromium() -> str:
+    """The browser the scripts drive: CHROMIUM from the environment, else /usr/bin/chromium.
+    Raises ChromiumMissing when it is not there."""
+    path = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        raise ChromiumMissing(
+            f"no chromium at {path}: the browser tests drive Debian's chromium with "
+            "playwright-core, never a downloaded browser (apt-get install chromium; .ci/run "
+            "installs it)")
+    return path
 
 
 def install(timeout: float = 300) -> bool:
@@ -76,6 +102,71 @@ def run_audit(url: str, timeout: float = 60) -> dict[str, Any]:
         raise RuntimeError(f"audit.mjs exited {result.returncode}: {result.stderr}")
     report: dict[str, Any] = json.loads(result.stdout)
     return report
+
+
+def _run_browser_script(script: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """``node script args...`` and the JSON object it prints; every failure says why."""
+    browser = chromium()
+    command = [executable("node"), str(NODE_DIR / script), *args]
+    try:
+        result = subprocess.run(command, cwd=NODE_DIR, capture_output=True, text=True,
+                                timeout=timeout, check=False,
+                                env={**os.environ, "CHROMIUM": browser})
+    except subprocess.TimeoutExpired as e:
+        stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr
+        raise RuntimeError(f"{script} did not finish in {timeout} s: {' '.join(command)}\n"
+                           f"stderr: {stderr or ''}") from None
+    if result.returncode == EXIT_NO_BROWSER:
+        raise ChromiumMissing(result.stderr.strip())
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} exited {result.returncode}: {' '.join(command)}\n"
+                           f"stderr: {result.stderr}")
+    try:
+        report: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise RuntimeError(f"{script} printed no JSON report: {result.stdout[:2000]!r}\n"
+                           f"stderr: {result.stderr}") from None
+    return report
+
+
+def browser_check(url: str, widths: Sequence[int], screenshots_dir: Path, *,
+                  scroll_widths: Sequence[int] = (320,), name: str = "embed",
+                  tabs: int = 3, timeout: float = 60) -> dict[str, Any]:
+    """browser_check.mjs on ``url``: a fresh chromium page per width, 900 px high.
+
+    The report: ``{"url", "browser", "widths": {"<width>": {...}}, "scroll_widths":
+    {"<width>": {...}}}``. Each of ``widths`` has ``status``, ``navigation_error``,
+    ``network_idle``, ``console`` (errors and warnings), ``page_errors``,
+    ``external_requests`` (to any origin but the page's; aborted), ``failed_requests``,
+    ``screenshot`` (``screenshots_dir/<name>-<width>.png``, full page), ``scroll``
+    (``horizontal``, ``scroll_width``, ``client_width``), ``probes`` (``lang``, ``title``,
+    ``entries``, ``disputed``, ``sources``, ``corrections``, ``main``, ``header``,
+    ``first_disputed_text``), ``axe`` (``violations``: ``id``, ``impact``, ``help``,
+    ``nodes``, ``targets``) and ``focus`` (what each Tab focused, and whether it has a
+    visible outline or box-shadow). Each of ``scroll_widths`` has only ``status``,
+    ``navigation_error`` and ``scroll``. See the header of browser_check.mjs.
+    """
+    args = ["--url", url, "--widths", ",".join(map(str, widths)),
+            "--scroll-widths", ",".join(map(str, scroll_widths)),
+            "--screenshots", str(screenshots_dir), "--name", name, "--tabs", str(tabs)]
+    return _run_browser_script("browser_check.mjs", args, timeout)
+
+
+def timelinejs_check(export_url: str, *, screenshot: Path | None = None,
+                     timeout: float = 60) -> dict[str, Any]:
+    """timelinejs_check.mjs: a page on another origin fetches ``export_url`` (so the export
+    needs CORS) and renders it with ``new TL.Timeline(...)`` from @knight-lab/timelinejs.
+
+    The report: ``export`` (``status``, ``content_type``, ``error``), ``tl_loaded``,
+    ``events`` (in the fetched JSON), ``ready``, ``timed_out``, ``config_errors``,
+    ``message`` (TimelineJS's error in place of the timeline), ``markers``, ``slides`` (not
+    counting the title slide), ``marker_ids``, and ``console``, ``page_errors``,
+    ``external_requests``, ``failed_requests`` as in ``browser_check``.
+    """
+    args = ["--export", export_url]
+    if screenshot is not None:
+        args += ["--screenshot", str(screenshot)]
+    return _run_browser_script("timelinejs_check.mjs", args, timeout)
 
 
 _EOF = object()

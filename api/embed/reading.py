@@ -1,0 +1,63 @@
+"""What the embed, oEmbed and export routes share: who may read, which moment, which URL."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from api.auth import bearer_token
+from api.graphql.views import PresentView, SnapshotView, TimelineView
+from api.services import Services
+from events.as_of import Axis
+from events.errors import BadInput, DomainError
+from events.values import parse_instant
+
+
+class ReadRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def public_url(request: Request) -> str:
+    """Where readers reach this server: CHRONICLE_PUBLIC_URL behind a proxy, else the
+    address the request came to."""
+    configured = services_of(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+async def require_reader(request: Request) -> None:
+    """Pages and exports are public unless the deployment requires a token to read."""
+    services = services_of(request)
+    if not services.settings.require_read_token:
+        return
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise ReadRefused(401, "This deployment requires a token to read.")
+        await services.tokens.principal(token)
+    except DomainError as e:
+        raise ReadRefused(401, e.message) from None
+
+
+async def read_view(request: Request, slug: str) -> TimelineView:
+    """The timeline now, or at ``?asOf=`` on ``?axis=`` (RECORDED by default)."""
+    await require_reader(request)
+    services = services_of(request)
+    as_of = request.query_params.get("asOf")
+    if not as_of:
+        return PresentView(services.read_model, services.store, slug)
+    try:
+        moment = parse_instant(as_of, "asOf")
+        raw_axis = request.query_params.get("axis", Axis.RECORDED.value)
+        if raw_axis not in {a.value for a in Axis}:
+            raise BadInput("axis must be RECORDED or REPORTED", field="axis")
+    except BadInput as e:
+        raise ReadRefused(400, e.message) from None
+    return SnapshotView(await services.histories.get(slug), services.store, moment,
+                        Axis(raw_axis))
