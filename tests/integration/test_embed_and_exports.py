@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -11,6 +12,7 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from api.csv_import import import_csv
@@ -18,6 +20,7 @@ from api.demo import DEMO_ACTOR, demo_path
 from api.importer import ImportError_, import_file
 from api.settings import Settings
 from tests.integration.conftest import Api, running_api
+from tests.integration.ws import served
 
 SLUG = "khasham-2018"
 BASE = "http://chronicle.test"
@@ -186,3 +189,17 @@ async def test_a_bad_csv_row_is_refused_with_its_line_and_nothing_is_stored(
         await import_csv(empty.services, path, actor="csv", progress=False)
     assert refused.value.line == 3 and "lots" in refused.value.message
     assert await empty.event_count() == 0
+
+
+async def test_an_open_embed_hears_of_each_change(seeded: Api) -> None:
+    async with served(seeded.app) as ws_url, httpx.AsyncClient(
+            base_url=ws_url.replace("ws://", "http://").removesuffix("/graphql")) as client, \
+            client.stream("GET", "/embed/khasham/live") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.aiter_lines()
+        assert await anext(lines) == ": listening"
+        await asyncio.sleep(0.2)  # the watcher starts from the moment of subscribing
+        await seeded.ok("openEntry", {"timeline": "khasham", "id": "e2", "title": "Two"})
+        received = [await asyncio.wait_for(anext(lines), 10) for _ in range(3)]
+        version = await seeded.scalar("SELECT version FROM timelines WHERE slug = 'khasham'")
+        assert received == ["", "event: changed", f'data: {{"version": {version}}}']
