@@ -124,3 +124,24 @@ def test_verify_export_and_restore_from_the_command_line(cli_db: str, databases:
     monkeypatch.setenv("DATABASE_URL", third)
     result = runner.invoke(app, ["restore", str(archive)])
     assert result.exit_code == 1 and "line 20" in result.output and "truncated" in result.output
+
+
+def test_import_csv_from_the_command_line_names_a_bad_row(cli_db: str, tmp_path: Path) -> None:
+    header = "timeline,entry,entry_title,attribute,kind,value,source,source_name,stance," \
+             "reported_at\n"
+    good = "k,strike,The strike,killed,count,5,mfa,Foreign Ministry,CONFIRMED," \
+           "2018-02-15T12:00:00Z\n"
+    path = tmp_path / "reports.csv"
+    path.write_text(header + good + good.replace(",5,", ",7 (5..,"), encoding="utf-8")
+    result = runner.invoke(app, ["import", "--csv", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 3:" in result.output and "nothing was imported" in result.output
+    assert count(cli_db, "SELECT count(*) FROM events") == 0
+
+    path.write_text(header + good + good.replace(",5,", ",200..,").replace(
+        "mfa,Foreign Ministry", "outlets,Several outlets"), encoding="utf-8")
+    result = runner.invoke(app, ["import", "--csv", str(path)])
+    assert result.exit_code == 0, result.output
+    # a timeline, two sources, an entry and two reports
+    assert count(cli_db, "SELECT count(*) FROM events") == 6
+    assert count(cli_db, "SELECT count(*) FROM sources WHERE kind = 'OTHER'") == 2
