@@ -2,12 +2,14 @@
 GraphQL over HTTP, a synthetic story to import (NDJSON command lines describing realistic
 timelines), and a row in ``bench/results.md`` under the benchmark's own header.
 
-Not a benchmark itself: ``appends.py``, ``as_of.py`` and ``replay.py`` import it (run as
-scripts, their own directory is first on ``sys.path``).
+Not a benchmark itself: ``appends.py``, ``as_of.py``, ``replay.py`` and the others import it
+(run as scripts, their own directory is first on ``sys.path``). The suite's plumbing is here
+too: ``Comparison`` and ``write_summary``, the JSON a script leaves for ``run.py``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -427,3 +429,67 @@ def record_run(header: str, *cells: object) -> None:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     values = [now, git_head(), os.cpu_count(), *cells]
     record_row(header, "| " + " | ".join(str(v) for v in values) + " |\n")
+
+
+# --- the suite: a machine-readable summary for bench/run.py -----------------------------
+#
+# Every script of the suite takes ``--json PATH`` (write the summary there, besides the
+# usual output) and ``--no-record`` (append nothing to results.md). The summary is one JSON
+# object: {"script", "workload", "commit", "cores", "sizes": {...}, "comparisons": [...],
+# "details": {...}}, each comparison a ``Comparison`` as a dict, with its ``ratio`` added.
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One line of the suite's table: a Chronicle figure beside its peer's, same run."""
+
+    key: str  # the suite's name for it, e.g. "W2 eventsourcing": a column of its row
+    what: str  # what Chronicle did, e.g. "reportFact over HTTP, 16 clients"
+    unit: str  # of both figures, e.g. "events/s", "ms p95"
+    chronicle: float
+    peer_name: str
+    peer: float
+    goal: str  # e.g. "≥ 3× peer", "p95 < 50 ms"
+    met: bool
+    judged: str  # the figure the goal judges, as printed: "0.33×", "34.0 ms"
+
+    @property
+    def ratio(self) -> float:
+        return self.chronicle / self.peer if self.peer else float("nan")
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "ratio": self.ratio}
+
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> Comparison:
+        """The inverse of ``as_dict`` (``ratio`` is recomputed); KeyError or TypeError
+        when a field is missing or of the wrong kind."""
+        comparison = cls(
+            key=str(fields["key"]), what=str(fields["what"]), unit=str(fields["unit"]),
+            chronicle=float(fields["chronicle"]), peer_name=str(fields["peer_name"]),
+            peer=float(fields["peer"]), goal=str(fields["goal"]), met=fields["met"],
+            judged=str(fields["judged"]))
+        if not isinstance(comparison.met, bool):
+            raise TypeError(f"met must be true or false, not {comparison.met!r}")
+        return comparison
+
+
+def add_suite_options(parser: argparse.ArgumentParser) -> None:
+    """``--json PATH`` and ``--no-record``, which ``run.py`` passes to every script."""
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write a JSON summary there (for bench/run.py)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="append nothing to bench/results.md")
+
+
+def write_summary(path: Path | None, *, script: str, workload: str,
+                  sizes: Mapping[str, object], comparisons: Iterable[Comparison],
+                  details: Mapping[str, object] | None = None) -> None:
+    """Write the suite's JSON summary of a run to ``path`` (nothing when None)."""
+    if path is None:
+        return
+    summary = {"script": script, "workload": workload, "commit": git_head(),
+               "cores": os.cpu_count(), "sizes": dict(sizes),
+               "comparisons": [c.as_dict() for c in comparisons],
+               "details": dict(details or {})}
+    path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -18,6 +18,7 @@ from events.chain import Envelope
 from events.facts_projection import FactWriter
 from events.policy import POLICY_VERSION
 from events.reducer import ReportStatus, SourceState, TimelineState
+from events.store import COPY_FROM, copy_rows
 from events.values import Value
 from events.vocabulary import (
     DomainEvent,
@@ -87,6 +88,16 @@ _INSERT_REPORT = (
     "reported_at, recorded_at, quote, url, status, rank, position) VALUES (:timeline, :id, "
     ":entry, :attribute, CAST(:value AS jsonb), :source, :via, :stance, :reported_at, "
     ":recorded_at, :quote, :url, 'ACTIVE', 'NORMAL', :position)")
+_REPORT_COLUMNS = ("timeline", "id", "entry", "attribute", "value", "source", "via", "stance",
+                   "reported_at", "recorded_at", "quote", "url", "status", "rank", "position")
+
+
+def _report_record(params: dict[str, Any]) -> tuple[Any, ...]:
+    """A report insert's parameters as a COPY record (new reports are ACTIVE, NORMAL)."""
+    return tuple(params.get(column) for column in _REPORT_COLUMNS[:12]) + (
+        "ACTIVE", "NORMAL", params["position"])
+
+
 _CORRECT_REPORT = (
     "UPDATE reports SET value = coalesce(CAST(:value AS jsonb), value), "
     "stance = coalesce(:stance, stance), status = 'CORRECTED', changed_at = :changed_at "
@@ -99,6 +110,7 @@ _RANK_REPORT = ("UPDATE reports SET rank = :rank, rank_reason = :reason "
 # Flattened: entries merged into the duplicate earlier now point at the survivor too.
 _MERGE_ENTRIES = ("UPDATE entries SET merged_into = :survivor WHERE timeline = :timeline "
                   "AND (id = :duplicate OR merged_into = :duplicate)")
+_INSERTS = frozenset({_INSERT_TIMELINE, _INSERT_SOURCE, _INSERT_ENTRY, _INSERT_REPORT})
 _TIMELINE_VERSION = "UPDATE timelines SET version = :position WHERE slug = :slug"
 _CHECKPOINT = (
     "INSERT INTO checkpoints (projection, position) VALUES (:name, :position) "
@@ -155,18 +167,28 @@ class PostgresProjection:
         if not batch:
             return
         connection: AsyncConnection = session.connection
+        # New rows first, one run per table (no change to a row can precede its insert),
+        # then the changes in log order: a big batch costs a few statements, not one per
+        # interleaving of inserts and updates.
+        inserts: dict[str, list[dict[str, Any]]] = {}
         runs: list[tuple[str, list[dict[str, Any]]]] = []
         timeline_versions: dict[str, int] = {}
         for applied in batch:
             statement, params = row_changes(applied)
-            if runs and runs[-1][0] == statement:
+            if statement in _INSERTS:
+                inserts.setdefault(statement, []).append(params)
+            elif runs and runs[-1][0] == statement:
                 runs[-1][1].append(params)
             else:
                 runs.append((statement, [params]))
             if applied.envelope.stream.startswith("timeline:"):
                 timeline_versions[_slug(applied.envelope.stream)] = applied.envelope.position
-        for statement, params_list in runs:
-            await connection.execute(text(statement), params_list)
+        for statement, params_list in [*inserts.items(), *runs]:
+            if statement == _INSERT_REPORT and len(params_list) >= COPY_FROM:
+                await copy_rows(connection, "reports", _REPORT_COLUMNS,
+                                [_report_record(p) for p in params_list])
+            else:
+                await connection.execute(text(statement), params_list)
         if timeline_versions:
             await connection.execute(text(_TIMELINE_VERSION), [
                 {"slug": slug, "position": position}

@@ -115,6 +115,26 @@ def _row(envelope: Envelope) -> dict[str, Any]:
             "hash": envelope.hash}
 
 
+def _record(envelope: Envelope) -> tuple[Any, ...]:
+    return (envelope.position, envelope.stream, envelope.version, envelope.type,
+            envelope.schema_version, json.dumps(envelope.data), envelope.recorded_at,
+            envelope.actor, envelope.idempotency_key, envelope.prev_hash, envelope.hash)
+
+
+# From this many rows a binary COPY beats one INSERT per row (imports, restores, rebuilds);
+# below it the statement is as quick and keeps to the ordinary path.
+COPY_FROM = 200
+
+
+async def copy_rows(connection: AsyncConnection, table: str, columns: Sequence[str],
+                    records: Sequence[tuple[Any, ...]]) -> None:
+    """COPY rows into ``table`` (resolved through the search path) on the transaction's own
+    connection: triggers fire as for INSERT, and a rollback takes them back."""
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table, records=records, columns=list(columns))
+
+
 _UNAVAILABLE = (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError)
 
 
@@ -165,7 +185,10 @@ class PostgresAppendSession:
 
     async def write(self, envelopes: Sequence[Envelope],
                     keys: Sequence[IdempotencyRecord]) -> None:
-        if envelopes:
+        if len(envelopes) >= COPY_FROM:
+            await copy_rows(self.connection, "events", _COLUMNS.split(", "),
+                            [_record(e) for e in envelopes])
+        elif envelopes:
             await self.connection.execute(text(_INSERT), [_row(e) for e in envelopes])
         if keys:
             await self.connection.execute(text(

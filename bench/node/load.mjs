@@ -1,0 +1,36 @@
+// The load generator of bench/reads.py: autocannon POSTing one GraphQL body.
+//
+// usage: node load.mjs CONFIG.json
+//
+// CONFIG: {"url", "body" (the JSON request body, a string), "connections", "duration" (s),
+// "expect" (the exact response body every answer must have), "nonce" (true: each request
+// gets its own `variables: {"nonce": n}`, so no answer can come from a response cache)}.
+// Prints autocannon's result (histograms left out) as one JSON line on stdout; a response
+// whose body differs from "expect" counts in `mismatches`.
+import { readFileSync } from 'node:fs'
+import autocannon from 'autocannon'
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'))
+let nonce = 0
+const request = config.nonce
+  ? {
+      setupRequest: (req) => {
+        const body = JSON.parse(config.body)
+        body.variables = { ...body.variables, nonce: ++nonce }
+        return { ...req, body: JSON.stringify(body) }
+      }
+    }
+  : {}
+
+const result = await autocannon({
+  url: config.url,
+  method: 'POST',
+  headers: { 'content-type': 'application/json', accept: 'application/json' },
+  body: config.body,
+  requests: [request],
+  connections: config.connections,
+  duration: config.duration,
+  verifyBody: (body) => body === config.expect
+})
+const { histograms, ...rest } = result
+process.stdout.write(JSON.stringify(rest) + '\n')
