@@ -4,9 +4,13 @@ Creates a throwaway database, serves Chronicle on it (``chronicle serve``), appe
 ``--events`` facts from ``--clients`` concurrent HTTP clients, checks the log holds exactly
 what was acknowledged, then measures single-row INSERT transactions from as many raw asyncpg
 connections into a scratch table shaped like ``shared/peers/pg_limits.py``'s
-``limit_events``. Prints the figures and appends a line to ``bench/results.md``.
+``limit_events``, and runs ``shared/peers/eventsourcing_peer.py`` (the ``eventsourcing``
+library saving one event per transaction) on the same database. Prints the figures and
+appends a line to ``bench/results.md``.
 
 usage: python bench/appends.py [--dsn DSN] [--clients 16] [--events 3000] [--warmup 200]
+                               [--eventsourcing PATH | --no-eventsourcing]
+                               [--json PATH] [--no-record]
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.util
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -33,6 +39,8 @@ from _harness import (
     DEFAULT_DSN,
     RESULTS,
     BenchError,
+    Comparison,
+    add_suite_options,
     chronicle_server,
     create_token,
     graphql,
@@ -41,16 +49,26 @@ from _harness import (
     record_run,
     report_server_log,
     throwaway_database,
+    write_summary,
 )
 
 RESULTS_HEADER = (
     "# Append benchmark (W2)\n\n"
     "`python bench/appends.py`: reportFact over HTTP vs raw asyncpg single-row INSERT "
-    "transactions, same PostgreSQL, same run.\n\n"
+    "transactions from as many connections, and vs the `eventsourcing` library saving one "
+    "event per transaction from one connection (`shared/peers/eventsourcing_peer.py`; rows "
+    "before its column: not measured), same PostgreSQL, same run. Goals: ≥ 0.3× raw, "
+    "≥ 3× eventsourcing.\n\n"
     "| date (UTC) | commit | cores | clients | events | Chronicle ev/s | raw asyncpg ev/s "
-    "| ratio | p50 ms | p99 ms | mean batch |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    "| ratio | p50 ms | p99 ms | mean batch | eventsourcing ev/s | ratio eventsourcing |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
 )
+# Issue 7's goals for W2, as multiples of each peer's events/s.
+GOAL_RAW = 0.3
+GOAL_EVENTSOURCING = 3.0
+EVENTSOURCING_PEER = BENCH_DIR.parent.parent / "shared" / "peers" / "eventsourcing_peer.py"
+EVENTSOURCING_FIGURE = "single_txn_1conn_events_per_s"
+EVENTSOURCING_TIMEOUT = 600.0
 # Reports spread over the shape of a real timeline (W1's 200 entries × 5 facts), from four
 # sources, so each append recomputes one fact of ordinary size.
 ENTRIES = 200
@@ -109,10 +127,20 @@ class Figures:
     raw: Phase
     batch_sizes: list[int]
     clients: int
+    eventsourcing: dict[str, float] | None  # the peer script's figures; None when skipped
 
     @property
     def ratio(self) -> float:
         return self.chronicle.rate / self.raw.rate
+
+    @property
+    def eventsourcing_rate(self) -> float | None:
+        return None if self.eventsourcing is None else self.eventsourcing[EVENTSOURCING_FIGURE]
+
+    @property
+    def eventsourcing_ratio(self) -> float | None:
+        rate = self.eventsourcing_rate
+        return None if rate is None else self.chronicle.rate / rate
 
 
 # --- GraphQL ----------------------------------------------------------------------------
@@ -219,6 +247,38 @@ async def raw_inserts(dsn: str, count: int, clients: int, warmup: int) -> Phase:
         await pool.close()
 
 
+# --- the eventsourcing peer -------------------------------------------------------------
+
+def parse_peer_output(output: str) -> dict[str, float]:
+    """``name: 1,234`` lines, as the peer scripts print their figures."""
+    return {name: float(number.replace(",", "")) for name, number in
+            re.findall(r"^(\w+): ([\d,.]+)$", output, flags=re.MULTILINE)}
+
+
+async def eventsourcing_peer(script: Path, dsn: str, count: int) -> dict[str, float]:
+    """Run ``eventsourcing_peer.py count`` with ``PEER_DSN=dsn`` (it makes its own schema
+    ``peer_es`` there) and return its figures: ``count`` aggregates saved one transaction
+    each from one connection, then ten times as many in batches, then read back."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), str(count), env={**os.environ, "PEER_DSN": dsn},
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), EVENTSOURCING_TIMEOUT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    if process.returncode != 0:
+        raise BenchError(f"{script.name} exited with {process.returncode}: "
+                         f"{stderr.decode()[-2000:]}")
+    figures = parse_peer_output(stdout.decode())
+    if EVENTSOURCING_FIGURE not in figures:
+        raise BenchError(f"{script.name} printed no {EVENTSOURCING_FIGURE}: "
+                         f"{stdout.decode()[-1000:]}")
+    return figures
+
+
 # --- reporting --------------------------------------------------------------------------
 
 def summary(figures: Figures) -> str:
@@ -230,6 +290,7 @@ def summary(figures: Figures) -> str:
         ("Chronicle reportFact events/s", f"{figures.chronicle.rate:,.0f}"),
         ("raw asyncpg INSERT events/s", f"{figures.raw.rate:,.0f}"),
         ("ratio Chronicle / raw", f"{figures.ratio:.3f}"),
+        *eventsourcing_rows(figures),
         ("Chronicle p50 / p99 ms", f"{figures.chronicle.percentile_ms(50):.1f} / "
                                    f"{figures.chronicle.percentile_ms(99):.1f}"),
         ("raw asyncpg p50 / p99 ms", f"{figures.raw.percentile_ms(50):.1f} / "
@@ -237,9 +298,29 @@ def summary(figures: Figures) -> str:
         ("append batches: count, mean, median, max",
          f"{len(sizes)}, {statistics.mean(sizes):.1f}, {statistics.median(sizes):g}, "
          f"{max(sizes)}"),
+        (f"goal (issue 7, W2): ≥ {GOAL_RAW}× raw", met(figures.ratio >= GOAL_RAW)),
     ]
+    if figures.eventsourcing_ratio is not None:
+        rows.append((f"goal (issue 7, W2): ≥ {GOAL_EVENTSOURCING:g}× eventsourcing",
+                     met(figures.eventsourcing_ratio >= GOAL_EVENTSOURCING)))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value:>14}" for label, value in rows)
+
+
+def met(done: bool) -> str:
+    return "met" if done else "MISSED"
+
+
+def eventsourcing_rows(figures: Figures) -> list[tuple[str, str]]:
+    if figures.eventsourcing is None:
+        return [("eventsourcing peer", "skipped")]
+    es = figures.eventsourcing
+    return [
+        ("eventsourcing events/s (1 txn each, 1 conn)", f"{es[EVENTSOURCING_FIGURE]:,.0f}"),
+        ("  batched / read back (informational)",
+         f"{es.get('batched_events_per_s', 0):,.0f} / {es.get('replay_events_per_s', 0):,.0f}"),
+        ("ratio Chronicle / eventsourcing", f"{figures.eventsourcing_ratio:.3f}"),
+    ]
 
 
 def histogram(sizes: list[int]) -> str:
@@ -252,7 +333,43 @@ def record(figures: Figures) -> None:
                f"{figures.chronicle.rate:,.0f}", f"{figures.raw.rate:,.0f}",
                f"{figures.ratio:.3f}", f"{figures.chronicle.percentile_ms(50):.1f}",
                f"{figures.chronicle.percentile_ms(99):.1f}",
-               f"{statistics.mean(figures.batch_sizes):.1f}")
+               f"{statistics.mean(figures.batch_sizes):.1f}",
+               "—" if figures.eventsourcing_rate is None
+               else f"{figures.eventsourcing_rate:,.0f}",
+               "—" if figures.eventsourcing_ratio is None
+               else f"{figures.eventsourcing_ratio:.3f}")
+
+
+def comparisons(figures: Figures) -> list[Comparison]:
+    what = f"reportFact over HTTP, {figures.clients} clients"
+    found = [Comparison(
+        key="W2 raw", what=what, unit="events/s", chronicle=figures.chronicle.rate,
+        peer_name=f"raw asyncpg INSERT, {figures.clients} connections",
+        peer=figures.raw.rate, goal=f"≥ {GOAL_RAW}× peer", met=figures.ratio >= GOAL_RAW,
+        judged=f"{figures.ratio:.3f}×")]
+    rate, ratio = figures.eventsourcing_rate, figures.eventsourcing_ratio
+    if rate is not None and ratio is not None:
+        found.append(Comparison(
+            key="W2 eventsourcing", what=what, unit="events/s",
+            chronicle=figures.chronicle.rate,
+            peer_name="eventsourcing, 1 event per transaction, 1 connection", peer=rate,
+            goal=f"≥ {GOAL_EVENTSOURCING:g}× peer", met=ratio >= GOAL_EVENTSOURCING,
+            judged=f"{ratio:.3f}×"))
+    return found
+
+
+def write_json(path: Path | None, figures: Figures, warmup: int) -> None:
+    sizes = figures.batch_sizes
+    write_summary(path, script="appends.py", workload="W2",
+                  sizes={"clients": figures.clients, "events": figures.chronicle.count,
+                         "warmup": warmup},
+                  comparisons=comparisons(figures),
+                  details={"chronicle_p50_ms": figures.chronicle.percentile_ms(50),
+                           "chronicle_p99_ms": figures.chronicle.percentile_ms(99),
+                           "raw_p50_ms": figures.raw.percentile_ms(50),
+                           "raw_p99_ms": figures.raw.percentile_ms(99),
+                           "mean_batch": statistics.mean(sizes),
+                           "eventsourcing": figures.eventsourcing})
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -268,7 +385,9 @@ async def measure(args: argparse.Namespace, log: Path) -> Figures:
         await verify_log(dsn, before + args.events)
         sizes = await batch_sizes(dsn, before)
         raw = await raw_inserts(dsn, args.events, args.clients, args.warmup)
-    return Figures(chronicle, raw, sizes, args.clients)
+        eventsourcing = None if args.eventsourcing is None else await eventsourcing_peer(
+            args.eventsourcing, dsn, args.events)
+    return Figures(chronicle, raw, sizes, args.clients, eventsourcing)
 
 
 def parse_args() -> argparse.Namespace:
@@ -279,7 +398,22 @@ def parse_args() -> argparse.Namespace:
                         help="concurrent HTTP clients, and raw asyncpg connections")
     parser.add_argument("--events", type=int, default=3000, help="timed appends on each side")
     parser.add_argument("--warmup", type=int, default=200, help="untimed appends first")
-    return parser.parse_args()
+    parser.add_argument("--eventsourcing", type=Path, default=EVENTSOURCING_PEER,
+                        metavar="PATH", help="the eventsourcing peer script to run, with "
+                        "--events single-event transactions")
+    parser.add_argument("--no-eventsourcing", dest="eventsourcing", action="store_const",
+                        const=None, help="skip the eventsourcing peer")
+    add_suite_options(parser)
+    args = parser.parse_args()
+    if args.eventsourcing is not None:
+        if not args.eventsourcing.is_file():
+            parser.error(f"no eventsourcing peer at {args.eventsourcing} (--eventsourcing "
+                         "PATH, or --no-eventsourcing)")
+        missing = [m for m in ("eventsourcing", "psycopg") if importlib.util.find_spec(m) is None]
+        if missing:
+            parser.error(f"the eventsourcing peer needs {', '.join(missing)}: pip install "
+                         "'eventsourcing[postgres]' psycopg-binary (or --no-eventsourcing)")
+    return args
 
 
 def main() -> int:
@@ -295,8 +429,10 @@ def main() -> int:
     report_server_log(log)
     print(summary(figures))
     print(histogram(figures.batch_sizes))
-    record(figures)
-    print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    write_json(args.json, figures, args.warmup)
+    if not args.no_record:
+        record(figures)
+        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 0
 
 

@@ -94,8 +94,8 @@ _REPORT_COLUMNS = ("timeline", "id", "entry", "attribute", "value", "source", "v
 
 def _report_record(params: dict[str, Any]) -> tuple[Any, ...]:
     """A report insert's parameters as a COPY record (new reports are ACTIVE, NORMAL)."""
-    return tuple(params.get(column) for column in _REPORT_COLUMNS[:12]) + (
-        "ACTIVE", "NORMAL", params["position"])
+    given = (params.get(column) for column in _REPORT_COLUMNS[:12])
+    return (*given, "ACTIVE", "NORMAL", params["position"])
 
 
 _CORRECT_REPORT = (

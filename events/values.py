@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from events.errors import BadInput
@@ -238,6 +239,7 @@ def _time_string(raw: object, precision: Precision, path: str) -> str:
     return raw
 
 
+@lru_cache(maxsize=4096)
 def time_bounds(text: str, precision: Precision) -> tuple[datetime, datetime]:
     """The instant a truncated time starts and the instant it ends (exclusive), in UTC.
 
