@@ -492,4 +492,4 @@ def write_summary(path: Path | None, *, script: str, workload: str,
                "cores": os.cpu_count(), "sizes": dict(sizes),
                "comparisons": [c.as_dict() for c in comparisons],
                "details": dict(details or {})}
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

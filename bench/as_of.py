@@ -9,6 +9,7 @@ first and the last chunk, and ``asOf`` a random T on REPORTED in 2018-02-08..201
 Prints p50/p95/p99 and appends a line to ``bench/results.md``.
 
 usage: python bench/as_of.py [--dsn DSN] [--reports 10000] [--requests 200]
+                             [--json PATH] [--no-record]
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from _harness import (
     REPORTED_FROM,
     RESULTS,
     BenchError,
+    Comparison,
     Line,
+    add_suite_options,
     chronicle_import,
     chronicle_server,
     create_timeline,
@@ -52,6 +55,7 @@ from _harness import (
     report_server_log,
     reports,
     throwaway_database,
+    write_summary,
 )
 
 RESULTS_HEADER = (
@@ -309,6 +313,30 @@ def record(figures: Figures) -> None:
                f"{figures.imported.rate:,.0f}")
 
 
+def comparisons(figures: Figures) -> list[Comparison]:
+    present = figures.samples["present"].ms(95)
+    found = []
+    for axis in ("RECORDED", "REPORTED"):
+        p95 = figures.samples[axis].ms(95)
+        found.append(Comparison(
+            key=f"W4 {axis}", what=f"asOf on {axis}, {figures.reports:,} reports",
+            unit="ms p95", chronicle=p95, peer_name="the present read (no asOf)",
+            peer=present, goal=f"p95 < {GOAL_P95_MS:.0f} ms", met=p95 < GOAL_P95_MS,
+            judged=f"{p95:.1f} ms"))
+    return found
+
+
+def write_json(path: Path | None, figures: Figures) -> None:
+    samples = figures.samples
+    write_summary(path, script="as_of.py", workload="W4",
+                  sizes={"reports": figures.reports, "requests": figures.requests},
+                  comparisons=comparisons(figures),
+                  details={"import_events_per_s": figures.imported.rate,
+                           **{f"{name}_ms_p50_p95_p99": [s.ms(50), s.ms(95), s.ms(99)]
+                              for name, s in samples.items()},
+                           "cold_ms": {name: s.first_ms for name, s in samples.items()}})
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", default=DEFAULT_DSN,
@@ -317,6 +345,7 @@ def parse_args() -> argparse.Namespace:
                         help="reportFact lines in the imported timeline")
     parser.add_argument("--requests", type=int, default=200,
                         help="timed reads per variant (present, RECORDED, REPORTED)")
+    add_suite_options(parser)
     args = parser.parse_args()
     if args.reports < CHUNKS or args.requests < 2:
         parser.error(f"--reports must be at least {CHUNKS} and --requests at least 2")
@@ -340,8 +369,10 @@ def main() -> int:
             log.unlink()  # the server never started: nothing to keep
     report_server_log(log)
     print(summary(figures))
-    record(figures)
-    print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    write_json(args.json, figures)
+    if not args.no_record:
+        record(figures)
+        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 0
 
 

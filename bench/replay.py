@@ -9,7 +9,7 @@ server-side cursor, json-decoding each ``data`` (``shared/peers/pg_limits.py``'s
 figure). Checks the rebuilt read model equals the one the import projected, prints the
 figures and appends a line to ``bench/results.md``.
 
-usage: python bench/replay.py [--dsn DSN] [--events 100000]
+usage: python bench/replay.py [--dsn DSN] [--events 100000] [--json PATH] [--no-record]
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from _harness import (
     REVISION_RATE,
     SOURCES,
     BenchError,
+    Comparison,
     Line,
+    add_suite_options,
     chronicle_import,
     create_timeline,
     ndjson,
@@ -44,6 +46,7 @@ from _harness import (
     register_sources,
     reports,
     throwaway_database,
+    write_summary,
 )
 
 from api.database import create_engine
@@ -294,12 +297,32 @@ def record(figures: Figures) -> None:
                f"{figures.replay.tail:.2f}", f"{figures.filled.rate:,.0f}")
 
 
+def comparisons(figures: Figures) -> list[Comparison]:
+    return [Comparison(
+        key="W3", what=f"replay_read_model of {figures.filled.events:,} events",
+        unit="events/s", chronicle=figures.replay.rate,
+        peer_name="raw asyncpg cursor read + json.loads", peer=figures.raw.rate,
+        goal=f"≥ {GOAL_RATIO}× peer", met=figures.ratio >= GOAL_RATIO,
+        judged=f"{figures.ratio:.3f}×")]
+
+
+def write_json(path: Path | None, figures: Figures, events: int) -> None:
+    write_summary(path, script="replay.py", workload="W3", sizes={"events": events},
+                  comparisons=comparisons(figures),
+                  details={"events": figures.filled.events,
+                           "fill_events_per_s": figures.filled.rate,
+                           "replay_events_per_s": [run.rate for run in figures.replays],
+                           "raw_events_per_s": [run.rate for run in figures.raws],
+                           "swap_seconds": figures.replay.tail})
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", default=DEFAULT_DSN,
                         help="a server where we may create and drop a database")
     parser.add_argument("--events", type=int, default=100_000,
                         help="about how many events the log holds")
+    add_suite_options(parser)
     args = parser.parse_args()
     if args.events < 2000:
         parser.error("--events must be at least 2000 (the set-up alone is over 1000)")
@@ -316,8 +339,10 @@ def main() -> int:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 1
     print(summary(figures))
-    record(figures)
-    print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    write_json(args.json, figures, args.events)
+    if not args.no_record:
+        record(figures)
+        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 0
 
 

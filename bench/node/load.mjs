@@ -4,19 +4,20 @@
 //
 // CONFIG: {"url", "body" (the JSON request body, a string), "connections", "duration" (s),
 // "expect" (the exact response body every answer must have), "nonce" (true: each request
-// gets its own `variables: {"nonce": n}`, so no answer can come from a response cache)}.
+// gets its own `variables: {"nonce": "<pid>-<ms>-<n>"}`, so no answer can come from a response cache)}.
 // Prints autocannon's result (histograms left out) as one JSON line on stdout; a response
 // whose body differs from "expect" counts in `mismatches`.
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'))
+const run = `${process.pid}-${Date.now()}` // nonces never repeat across runs either
 let nonce = 0
 const request = config.nonce
   ? {
       setupRequest: (req) => {
         const body = JSON.parse(config.body)
-        body.variables = { ...body.variables, nonce: ++nonce }
+        body.variables = { ...body.variables, nonce: `${run}-${++nonce}` }
         return { ...req, body: JSON.stringify(body) }
       }
     }
