@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
@@ -51,8 +52,9 @@ def database_url(settings: Settings) -> str:
 def create_engine(settings: Settings) -> AsyncEngine:
     # No pre-ping: it costs a round trip per checkout, and SQLAlchemy already discards the
     # whole pool when a query fails on a dropped connection.
+    # Fact documents are decoded on every uncached read; orjson does it several times faster.
     return create_async_engine(database_url(settings), pool_size=settings.pool_size,
-                               max_overflow=settings.pool_size)
+                               max_overflow=settings.pool_size, json_deserializer=orjson.loads)
 
 
 def listen_dsn(engine: AsyncEngine) -> str:

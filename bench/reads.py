@@ -14,7 +14,8 @@ Prints requests/s, p50/p99 and the ratio Chronicle / PostGraphile, and appends a
 ``bench/results.md``.
 
 usage: python bench/reads.py [--dsn DSN] [--reports 2000] [--connections 16] [--duration 15]
-                             [--warmup 3] [--no-uncached] [--peer-dir DIR]
+                             [--warmup 3] [--no-uncached] [--peer-dir DIR] [--json PATH]
+                             [--no-record]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import statistics
@@ -50,7 +52,9 @@ from _harness import (
     STANCE_WEIGHTS,
     STANCES,
     BenchError,
+    Comparison,
     Line,
+    add_suite_options,
     chronicle_import,
     chronicle_server,
     command,
@@ -65,6 +69,7 @@ from _harness import (
     reports,
     throwaway_database,
     value,
+    write_summary,
 )
 
 RESULTS_HEADER = (
@@ -165,10 +170,10 @@ class Load:
 
     seconds: float
     requests: int
-    lowest_second: float  # requests answered in autocannon's slowest and fastest second
-    highest_second: float
+    stddev: float  # of the requests answered in each second
     p50_ms: float
     p99_ms: float
+    client_cpu: float  # cores' worth of CPU autocannon itself used
 
     @property
     def per_second(self) -> float:
@@ -195,6 +200,7 @@ def node_command() -> list[str]:
 async def autocannon(node: list[str], url: str, body: str, expect: str, *, connections: int,
                      duration: int, nonce: bool = False) -> Load:
     """One autocannon run; BenchError if any answer was not a 2xx carrying ``expect``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile("w", prefix="chronicle-load-", suffix=".json") as config:
         json.dump({"url": url, "body": body, "expect": expect, "connections": connections,
                    "duration": duration, "nonce": nonce}, config)
@@ -208,6 +214,8 @@ async def autocannon(node: list[str], url: str, body: str, expect: str, *, conne
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if process.returncode != 0:
         raise BenchError(f"autocannon exited with {process.returncode}: {stderr.decode()[-2000:]}")
     result = json.loads(stdout.decode().strip().splitlines()[-1])
@@ -217,8 +225,8 @@ async def autocannon(node: list[str], url: str, body: str, expect: str, *, conne
                          f"{result['requests']['total']} requests (status codes: "
                          f"{result.get('statusCodeStats')})")
     requests, latency = result["requests"], result["latency"]
-    return Load(result["duration"], requests["total"], requests["min"], requests["max"],
-                latency["p50"], latency["p99"])
+    return Load(result["duration"], requests["total"], requests["stddev"],
+                latency["p50"], latency["p99"], cpu / result["duration"])
 
 
 # --- one side ---------------------------------------------------------------------------
@@ -444,8 +452,7 @@ async def measure(args: argparse.Namespace, log: Path, directory: Path) -> Figur
 
 
 def load_cells(load: Load) -> str:
-    return (f"{load.per_second:,.0f} ({load.lowest_second:,.0f}–{load.highest_second:,.0f}) "
-            f"/ {load.triple()}")
+    return f"{load.per_second:,.0f} (± {load.stddev:,.0f}) / {load.triple()}"
 
 
 def summary(figures: Figures) -> str:
@@ -465,10 +472,12 @@ def summary(figures: Figures) -> str:
          f"{probe.repeated_ms:.2f} / {probe.fresh_ms:.2f}"),
         ("busy cores just before the timed load: Chronicle / PostGraphile",
          f"{chronicle.side.busy_cores:.2f} / {peer.busy_cores:.2f}"),
-        ("Chronicle req/s (min–max per s) / p50 / p99 ms", load_cells(chronicle.side.load)),
-        ("PostGraphile req/s (min–max per s) / p50 / p99 ms", load_cells(peer.load)),
-        *([("Chronicle uncached req/s (min–max) / p50 / p99 ms",
+        ("Chronicle req/s (± stddev per s) / p50 / p99 ms", load_cells(chronicle.side.load)),
+        ("PostGraphile req/s (± stddev per s) / p50 / p99 ms", load_cells(peer.load)),
+        *([("Chronicle uncached req/s (± stddev) / p50 / p99 ms",
             load_cells(chronicle.uncached))] if chronicle.uncached else []),
+        ("autocannon's own CPU (cores) in the timed loads: Chronicle / PostGraphile",
+         f"{chronicle.side.load.client_cpu:.2f} / {peer.load.client_cpu:.2f}"),
         ("requests answered: Chronicle / PostGraphile",
          f"{chronicle.side.load.requests:,} / {peer.load.requests:,}"),
         ("ratio Chronicle / PostGraphile req/s", f"{figures.ratio:.2f}"),
@@ -489,6 +498,40 @@ def record(figures: Figures) -> None:
                f"{chronicle.side.bytes:,} / {peer.bytes:,}")
 
 
+def comparisons(figures: Figures) -> list[Comparison]:
+    return [Comparison(
+        key="W1",
+        what=f"full-timeline read (200 entries × 5 facts), {figures.connections} connections",
+        unit="req/s", chronicle=figures.chronicle.side.load.per_second,
+        peer_name="PostGraphile 5, query.json", peer=figures.peer.load.per_second,
+        goal=f"≥ {GOAL_RATIO:g}× peer", met=figures.ratio >= GOAL_RATIO,
+        judged=f"{figures.ratio:.2f}×")]
+
+
+def load_details(load: Load) -> dict[str, float]:
+    return {"req_per_s": load.per_second, "requests": load.requests, "seconds": load.seconds,
+            "p50_ms": load.p50_ms, "p99_ms": load.p99_ms,
+            "autocannon_cpu_cores": load.client_cpu}
+
+
+def write_json(path: Path | None, figures: Figures) -> None:
+    chronicle, peer = figures.chronicle, figures.peer
+    write_summary(
+        path, script="reads.py", workload="W1",
+        sizes={"reports": figures.reports, "connections": figures.connections,
+               "seconds": figures.duration},
+        comparisons=comparisons(figures),
+        details={"chronicle": load_details(chronicle.side.load),
+                 "postgraphile": load_details(peer.load),
+                 "chronicle_uncached": (load_details(chronicle.uncached)
+                                        if chronicle.uncached else None),
+                 "answer_bytes": {"chronicle": chronicle.side.bytes, "postgraphile": peer.bytes},
+                 "cache_probe_ms": {"repeated": chronicle.probe.repeated_ms,
+                                    "new_variable": chronicle.probe.fresh_ms},
+                 "busy_cores_before": {"chronicle": chronicle.side.busy_cores,
+                                       "postgraphile": peer.busy_cores}})
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", default=DEFAULT_DSN,
@@ -504,6 +547,7 @@ def parse_args() -> argparse.Namespace:
                         help="skip Chronicle's load with a new variable per request")
     parser.add_argument("--peer-dir", type=Path, default=PEER_DIR,
                         help="where PostGraphile's run.sh, schema.sql and query.json are")
+    add_suite_options(parser)
     args = parser.parse_args()
     if args.reports < 1 or args.connections < 1 or args.duration < 1 or args.warmup < 1:
         parser.error("--reports, --connections, --duration and --warmup must be at least 1")
@@ -529,8 +573,10 @@ def main() -> int:
             log.unlink()  # the server never started: nothing to keep
     report_server_log(log)
     print(summary(figures))
-    record(figures)
-    print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    write_json(args.json, figures)
+    if not args.no_record:
+        record(figures)
+        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 0
 
 

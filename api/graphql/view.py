@@ -15,6 +15,7 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.responses import Response
@@ -164,7 +165,14 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         return answer
 
     def encode_json(self, data: object) -> str | bytes:
-        return data.body if isinstance(data, EncodedResult) else super().encode_json(data)
+        if isinstance(data, EncodedResult):
+            return data.body
+        try:
+            # Several times faster than json on a 200-entry answer; a str, as WebSocket
+            # messages are text frames.
+            return orjson.dumps(data).decode()
+        except TypeError:  # what orjson cannot take (ints past 64 bits) json can
+            return super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         headers = {k: v for k, v in sub_response.headers.items() if k != "content-length"}

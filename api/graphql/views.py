@@ -68,6 +68,7 @@ class PresentView:
         self.slug = slug
         self.moment = Moment()
         self._facts = DataLoader(load_fn=self._load_facts)
+        self._page_facts: dict[str, list[FactRow]] = {}
         self._reports = DataLoader(load_fn=self._load_reports)
         self._sources: asyncio.Future[dict[str, SourceRow]] | None = None
 
@@ -77,8 +78,17 @@ class PresentView:
     async def entries(self, first: int, after: EntryCursor | None,
                       occurred_from: datetime | None,
                       occurred_to: datetime | None) -> EntryPage:
-        return await self.read_model.entries(self.slug, first, after, occurred_from,
+        page = await self.read_model.entries(self.slug, first, after, occurred_from,
                                              occurred_to)
+        # A page of entries is nearly always read with its facts: load them with it, so
+        # each entry's facts are at hand rather than one batched load per entry.
+        ids = [e.id for e in page.entries if e.id not in self._page_facts]
+        if ids:
+            for e in ids:
+                self._page_facts[e] = []
+            for fact in await self.read_model.facts(self.slug, ids):
+                self._page_facts[fact.entry].append(fact)
+        return page
 
     async def entry(self, entry_id: str) -> EntryRow | None:
         row = await self.read_model.entry(self.slug, entry_id)
@@ -87,7 +97,8 @@ class PresentView:
         return row
 
     def facts(self, entry_id: str) -> AwaitableOrValue[list[FactRow]]:
-        return self._facts.load(entry_id)
+        known = self._page_facts.get(entry_id)
+        return known if known is not None else self._facts.load(entry_id)
 
     async def reports(self, entry_id: str) -> list[ReportRow]:
         return await self._reports.load(entry_id)

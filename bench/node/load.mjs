@@ -4,7 +4,8 @@
 //
 // CONFIG: {"url", "body" (the JSON request body, a string), "connections", "duration" (s),
 // "expect" (the exact response body every answer must have), "nonce" (true: each request
-// gets its own `variables: {"nonce": "<pid>-<ms>-<n>"}`, so no answer can come from a response cache)}.
+// gets its own `variables: {"nonce": "<pid>-<ms>-<n>"}`, so no answer can come from a
+// response cache)}.
 // Prints autocannon's result (histograms left out) as one JSON line on stdout; a response
 // whose body differs from "expect" counts in `mismatches`.
 import { readFileSync } from 'node:fs'
