@@ -10,9 +10,10 @@ limit and by how much.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import (
     DocumentNode,
@@ -188,9 +189,15 @@ def prescan(query: str, limits: QueryLimits) -> GraphQLError | None:
     return None
 
 
+PARSED = 256  # documents kept parsed, across requests
+
+
 class Guard(ValidationCache):
-    """Validation, cached, behind the limits: a query over them is refused before it is
-    even validated, let alone run."""
+    """Parsing and validation, cached, behind the limits: a query over them is refused
+    before it is even validated, let alone run."""
+
+    # Shared by every request: a frontend sends the same few documents again and again.
+    _parsed: ClassVar[OrderedDict[tuple[str, int], DocumentNode]] = OrderedDict()
 
     def __init__(self, limits: QueryLimits) -> None:
         super().__init__(maxsize=256)
@@ -199,6 +206,20 @@ class Guard(ValidationCache):
     def on_operation(self) -> Iterator[None]:
         self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
         yield
+
+    def on_parse(self) -> Iterator[None]:
+        """A document parsed before is not parsed again; only documents that parsed are
+        kept, so a syntax error still comes from the parser, with its code."""
+        context = self.execution_context
+        key = (context.query or "", self.limits.max_tokens)
+        if context.graphql_document is None and (known := self._parsed.get(key)) is not None:
+            context.graphql_document = known
+            self._parsed.move_to_end(key)
+        yield
+        if context.graphql_document is not None and key not in self._parsed:
+            self._parsed[key] = context.graphql_document
+            while len(self._parsed) > PARSED:
+                self._parsed.popitem(last=False)
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context

@@ -221,3 +221,24 @@ async def test_a_full_timeline_read_costs_the_same_queries_for_2_or_20_entries(
     await grow(19)
     statements = await read()
     assert statements == small
+
+
+async def test_a_document_is_parsed_once_and_a_bad_one_every_time(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import strawberry.schema.schema as executing
+
+    parsed: list[str] = []
+    parse = executing.parse
+
+    def counting(source: Any, **options: Any) -> Any:
+        parsed.append(str(source))
+        return parse(source, **options)
+
+    monkeypatch.setattr(executing, "parse", counting)
+    query = "{ timelines { slug title } } # parsed once"
+    for _ in range(3):
+        assert "errors" not in await api.post(query)
+    assert parsed.count(query) == 1
+    for _ in range(2):
+        assert code(await api.post("{ timelines { slug ")) == "BAD_INPUT"
+    assert parsed.count("{ timelines { slug ") == 2
