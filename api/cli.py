@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -57,20 +58,31 @@ def _fail(message: str) -> typer.Exit:
 def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
           demo: Annotated[bool, typer.Option(help="Import the demo timeline into an empty "
-                                                  "database first.")] = False) -> None:
+                                                  "database first.")] = False,
+          workers: Annotated[int, typer.Option(
+              envvar="CHRONICLE_WORKERS", min=1,
+              help="API processes sharing the port (one per core is a good start); "
+                   "appends from all of them reach every subscriber.")] = 1) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql in a browser)."""
     import uvicorn
 
-    from api.app import create_app
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(demo=demo)
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for whatever
     # handler was there before: with Python's default the process would die by the
     # signal, skipping the atexit hook that stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     typer.echo(f"Chronicle on http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(create_app(Settings.from_env(demo=demo)), host=host, port=port,
+                    log_level="info")
+        return
+    # Each worker builds its own app from the environment.
+    if demo:
+        os.environ["CHRONICLE_DEMO"] = "true"
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
 
 
 @db_app.command("upgrade")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy import text
+
 from api.importer import import_file
 from api.services import Services
 
@@ -24,9 +26,22 @@ def demo_path() -> Path:
     raise FileNotFoundError("examples/khasham-2018.ndjson is missing")
 
 
+DEMO_LOCK_KEY = 0x6368726F6E64656D  # "chrondem": several API processes start at once
+
+
 async def load_demo_once(services: Services) -> None:
-    if await services.store.read(after=0, limit=1):
-        log.info("the log is not empty; the demo is not imported again")
-        return
-    count = await import_file(services, demo_path(), actor=DEMO_ACTOR, progress=False)
-    log.info("imported the demo timeline: %d events", count)
+    async with services.engine.connect() as guard:
+        # The check and the import under one lock: of several workers starting together,
+        # one imports and the others find the log no longer empty.
+        await guard.execute(text("SELECT pg_advisory_lock(:key)"), {"key": DEMO_LOCK_KEY})
+        try:
+            if await services.store.read(after=0, limit=1):
+                log.info("the log is not empty; the demo is not imported again")
+                return
+            count = await import_file(services, demo_path(), actor=DEMO_ACTOR,
+                                      progress=False)
+            log.info("imported the demo timeline: %d events", count)
+        finally:
+            await guard.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                {"key": DEMO_LOCK_KEY})
+            await guard.commit()

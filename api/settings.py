@@ -78,6 +78,7 @@ class Settings:
             "embed_frame_ancestors": tuple(os.environ.get(
                 "CHRONICLE_EMBED_FRAME_ANCESTORS", "*").split()),
             "public_url": os.environ.get("CHRONICLE_PUBLIC_URL") or None,
+            "demo": _flag("CHRONICLE_DEMO", False),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
