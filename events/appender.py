@@ -85,6 +85,42 @@ def apply_envelope(state: StreamState, envelope: Envelope) -> None:
     state.apply(event, Stamp(envelope.position, envelope.recorded_at))
 
 
+class _StateCache:
+    """The write model this process keeps between batches, and when it may be trusted.
+
+    A cached stream state is current unless another process appended since it was last
+    caught up. Under the append lock the head tells: when it is where this process's last
+    commit left it, nobody else appended, and no stream needs reading back; when it moved,
+    every state caught up before that point is read forward before use (then trusted
+    again until the next foreign append).
+    """
+
+    def __init__(self) -> None:
+        self.states: dict[str, StreamState] = {}
+        self._checked: dict[str, int] = {}  # stream → head when last caught up
+        self._our_head: int | None = None  # where our last commit left the log
+        self._foreign_until = 0  # other processes' events may exist up to here
+
+    def begin(self, head: int) -> None:
+        if head != self._our_head:
+            self._foreign_until = head
+
+    def current(self, stream: str) -> bool:
+        return stream in self.states and self._checked.get(stream, -1) >= self._foreign_until
+
+    def checked(self, stream: str, head: int) -> None:
+        self._checked[stream] = head
+
+    def committed(self, head: int) -> None:
+        self._our_head = head
+
+    def clear(self) -> None:
+        """After a failed batch: states may hold events that were never stored."""
+        self.states.clear()
+        self._checked.clear()
+        self._our_head = None
+
+
 class Appender:
     def __init__(self, store: EventStore, projection: Projection | None = None,
                  max_batch: int = MAX_BATCH) -> None:
@@ -92,7 +128,7 @@ class Appender:
         self.projection = projection or NoProjection()
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
-        self._states: dict[str, StreamState] = {}
+        self._cache = _StateCache()
         self._task: asyncio.Task[None] | None = None
         self._exclusive = asyncio.Lock()
         self.batch_sizes: list[int] = []
@@ -116,7 +152,7 @@ class Appender:
         try:
             stored = await self._commit(batch, atomic=True, on_progress=on_progress)
         except Exception:
-            self._states.clear()
+            self._cache.clear()
             raise
         for request in batch:
             request.future.cancel()
@@ -142,14 +178,14 @@ class Appender:
                 await self._commit(batch)
             except asyncio.CancelledError:
                 # Shutting down mid-commit: the transaction rolls back with the connection.
-                self._states.clear()
+                self._cache.clear()
                 for request in batch:
                     _fail(request, StoreUnavailable("the server is shutting down; nothing "
                                                     "was stored, retry"))
                 raise
             except Exception as e:
                 # Nothing of the batch is stored; states may hold uncommitted events.
-                self._states.clear()
+                self._cache.clear()
                 error = e if isinstance(e, DomainError) else StoreUnavailable(
                     "the event store failed; nothing was stored, retry with the same "
                     "idempotencyKey")
@@ -163,9 +199,10 @@ class Appender:
         results: list[tuple[_Request, AppendResult | DomainError]] = []
         async with self._exclusive, self.store.session() as session:
             head = await session.head()
+            self._cache.begin(head.position)
             known = await session.idempotency(
                 [r.idempotency_key for r in batch if r.idempotency_key is not None])
-            writer = _BatchWriter(session, head, self._states, known)
+            writer = _BatchWriter(session, head, self._cache, known)
             for index, request in enumerate(batch):
                 try:
                     results.append((request, await writer.take(request)))
@@ -177,6 +214,7 @@ class Appender:
                     on_progress(index + 1)
             await session.write(writer.envelopes, writer.keys)
             await self.projection.apply(session, writer.applied, writer)
+        self._cache.committed(writer.position)
         self.batch_sizes.append(len(batch))
         for request, outcome in results:
             if request.future.done():
@@ -196,13 +234,15 @@ def _fail(request: _Request, error: DomainError) -> None:
 class _BatchWriter:
     """Decides one batch in order, chaining positions and hashes from the head."""
 
-    def __init__(self, session: AppendSession, head: Head, states: dict[str, StreamState],
+    def __init__(self, session: AppendSession, head: Head, cache: _StateCache,
                  known: dict[str, tuple[str, Envelope]]) -> None:
         self.session = session
+        self.head = head.position
         self.position = head.position
         self.prev_hash = head.hash
         self.now = head.now
-        self.states = states
+        self.cache = cache
+        self.states = cache.states
         self.known = dict(known)
         self.envelopes: list[Envelope] = []
         self.keys: list[IdempotencyRecord] = []
@@ -220,15 +260,15 @@ class _BatchWriter:
         return state
 
     async def _state(self, stream: str) -> StreamState:
-        state = self.states.get(stream)
-        if state is None:
-            state = self.states[stream] = new_state(stream)
         if stream not in self.caught_up:
-            # Another process may have appended since this state was cached.
-            for envelope in await self.session.stream_since(stream, state.version):
-                apply_envelope(state, envelope)
+            if not self.cache.current(stream):
+                # New to this process, or another process may have appended since.
+                state = self.states.setdefault(stream, new_state(stream))
+                for envelope in await self.session.stream_since(stream, state.version):
+                    apply_envelope(state, envelope)
+            self.cache.checked(stream, self.head)
             self.caught_up.add(stream)
-        return state
+        return self.states[stream]
 
     async def take(self, request: _Request) -> AppendResult:
         key = request.idempotency_key
