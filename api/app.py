@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.body_limit import BodyLimit
@@ -21,6 +21,8 @@ from api.embed.live import live
 from api.embed.oembed import oembed
 from api.embed.pages import embed, home
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
+from api.health import healthz, readyz
+from api.metrics import metrics_endpoint
 from api.services import Services
 from api.settings import Settings
 from events.rebuild import replay_needed, replay_read_model
@@ -73,9 +75,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = ChronicleGraphQL(holder, settings)
 
-    async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok")
-
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404)
 
@@ -83,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/", home),
         Route("/embed/{slug}", embed),
         Route("/embed/{slug}/live", live),

@@ -12,6 +12,7 @@ from api.documents import Documents
 from api.history_cache import HistoryCache
 from api.live import TimelineChanges
 from api.log_feed import LogFeed
+from api.metrics import Metrics
 from api.settings import Settings
 from events.appender import Appender
 from events.projection import PostgresProjection
@@ -31,17 +32,21 @@ class Services:
     feed: LogFeed
     changes: TimelineChanges
     documents: Documents
+    metrics: Metrics
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
         store = PostgresEventStore(engine)
         read_model = ReadModel(engine)
+        metrics = Metrics()
         feed = LogFeed(store, listen_dsn(engine))
         return cls(settings=settings, engine=engine, store=store,
-                   appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch),
+                   appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch,
+                                     on_batch=metrics.batch),
                    read_model=read_model, tokens=TokenBook(engine),
                    histories=HistoryCache(store), feed=feed,
-                   changes=TimelineChanges(feed, read_model), documents=Documents(engine))
+                   changes=TimelineChanges(feed, read_model), documents=Documents(engine),
+                   metrics=metrics)
 
     async def start(self) -> None:
         await self.feed.start()

@@ -123,8 +123,10 @@ class _StateCache:
 
 class Appender:
     def __init__(self, store: EventStore, projection: Projection | None = None,
-                 max_batch: int = MAX_BATCH) -> None:
+                 max_batch: int = MAX_BATCH,
+                 on_batch: Callable[[int, int], None] | None = None) -> None:
         self.store = store
+        self.on_batch = on_batch  # (commands, events stored) after each commit
         self.projection = projection or NoProjection()
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
@@ -216,6 +218,8 @@ class Appender:
             await self.projection.apply(session, writer.applied, writer)
         self._cache.committed(writer.position)
         self.batch_sizes.append(len(batch))
+        if self.on_batch is not None:
+            self.on_batch(len(batch), len(writer.envelopes))
         for request, outcome in results:
             if request.future.done():
                 continue

@@ -19,6 +19,7 @@ from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.subscriptions import Subscription
 from api.graphql.trusted import TrustedDocumentsOnly
+from api.metrics import OperationMetrics
 
 
 class ChronicleSchema(strawberry.Schema):
@@ -51,7 +52,7 @@ def build_schema(limits: QueryLimits | None = None, introspection: bool = True,
         # Factories: strawberry builds extensions per request; Guard's validation cache
         # lives at module level, so it is shared across requests. (ParserCache is left
         # out: its parse errors bypass ErrorCodes and reach the client without a code.)
-        ErrorCodes, lambda: Guard(limits)]
+        ErrorCodes, OperationMetrics, lambda: Guard(limits)]
     if trusted_documents_only:
         extensions.append(TrustedDocumentsOnly)  # after Guard: its refusal is the answer
     if not introspection:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 
 import strawberry
 from strawberry.types import Info
@@ -46,10 +47,11 @@ class Subscription:
         await require_reader(info)
         if after < 0:
             raise BadInput("after must be a position, 0 or more")
-        async for batch in info.context.services.feed.after(after):
-            for envelope in batch:
-                if _matches(envelope, filter):
-                    yield Event.from_envelope(envelope)
+        with _counted(info):
+            async for batch in info.context.services.feed.after(after):
+                for envelope in batch:
+                    if _matches(envelope, filter):
+                        yield Event.from_envelope(envelope)
 
     @strawberry.subscription(description="After each commit that touches the timeline: the "
                              "facts it changed.")
@@ -59,8 +61,19 @@ class Subscription:
         services = info.context.services
         if await services.read_model.timeline(slug) is None:
             raise NotFound(f"no timeline {slug!r}")
-        async for change in services.changes.subscribe(slug):
-            yield _message(change, PresentView(services.read_model, services.store, slug))
+        with _counted(info):
+            async for change in services.changes.subscribe(slug):
+                yield _message(change, PresentView(services.read_model, services.store, slug))
+
+
+@contextmanager
+def _counted(info: Info) -> Iterator[None]:
+    gauge = info.context.services.metrics.subscriptions
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
 
 
 def _message(change: Change, view: PresentView) -> TimelineChange:

@@ -1,0 +1,92 @@
+"""What operators watch: readiness that follows the database, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import asyncpg
+from sqlalchemy import text
+
+from tests.databases import Databases
+from tests.integration.conftest import Api
+
+
+async def ready(api: Api) -> tuple[int, dict[str, object]]:
+    response = await api.client.get("/readyz")
+    body: dict[str, object] = response.json()
+    return response.status_code, body
+
+
+async def test_ready_when_the_database_answers_and_the_read_model_is_caught_up(
+        seeded: Api) -> None:
+    assert await ready(seeded) == (200, {"ready": True, "database": "ok",
+                                         "migrations": "ok", "projection": "ok"})
+    assert (await seeded.client.get("/healthz")).text == "ok"
+
+
+async def test_not_ready_while_the_read_model_is_behind(seeded: Api) -> None:
+    async with seeded.engine.begin() as connection:
+        await connection.execute(text("UPDATE checkpoints SET position = position - 2"))
+    status, body = await ready(seeded)
+    assert status == 503 and body["projection"] == "2 events behind"
+
+
+async def test_not_ready_while_the_database_is_gone_and_ready_again_after(
+        seeded: Api, database_url: str) -> None:
+    name = database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(Databases.plain(database_url.rsplit("/", 1)[0] +
+                                                  "/postgres"))
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+        status, body = await ready(seeded)
+        assert status == 503 and str(body["database"]).startswith("unreachable")
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        for _ in range(50):  # the pool reconnects by itself; no restart
+            if (await ready(seeded))[0] == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert (await ready(seeded))[0] == 200
+        body = await seeded.post("{ timelines { slug } }")
+        assert body["data"]["timelines"] == [{"slug": "khasham"}]
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in metrics.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if match and ",".join(sorted((match[1] or "").split(","))) == wanted:
+            return float(match[2])
+    raise AssertionError(f"no {name}{{{wanted}}} in\n{metrics}")
+
+
+async def test_metrics_count_operations_appends_and_the_pool(seeded: Api) -> None:
+    await seeded.post("{ timelines { slug } }")
+    await seeded.ok("reportFact", {
+        "timeline": "khasham", "entry": "tank", "attribute": "killed",
+        "value": {"count": {"best": 5}}, "source": "pentagon", "stance": "CLAIMED",
+        "reportedAt": "2018-02-08T12:00:00Z"})
+    await seeded.post("{ nope }")
+    response = await seeded.client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert sample(text, "chronicle_graphql_operations_total", operation="timelines",
+                  kind="query", outcome="ok") == 1
+    assert sample(text, "chronicle_graphql_operations_total", operation="reportFact",
+                  kind="mutation", outcome="ok") == 1
+    assert sample(text, "chronicle_graphql_operations_total", operation="other",
+                  kind="query", outcome="error") == 1
+    assert sample(text, "chronicle_graphql_operation_seconds_count", operation="reportFact",
+                  kind="mutation") == 1
+    # the seeded story (4 commands) and the report, in however many group commits
+    assert sample(text, "chronicle_appended_events_total") == 5
+    assert sample(text, "chronicle_append_batch_commands_sum") == 5
+    assert sample(text, "chronicle_projection_lag_events") == 0
+    assert sample(text, "chronicle_subscriptions") == 0
+    assert sample(text, "chronicle_db_pool_size") >= 1
+    assert sample(text, "chronicle_db_pool_in_use") >= 0
