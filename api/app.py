@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,7 @@ from api.embed.pages import embed, home
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
 from api.health import healthz, readyz
 from api.metrics import metrics_endpoint
+from api.observability import RequestIds, configure_logging
 from api.services import Services
 from api.settings import Settings
 from events.rebuild import replay_needed, replay_read_model
@@ -95,10 +97,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
                      middleware=middleware(settings))
 
 
+def worker_app() -> Starlette:
+    """The app of one ``chronicle serve --workers N`` process: its own logging, then the
+    app, both from the environment."""
+    configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"))
+    return create_app()
+
+
 def middleware(settings: Settings) -> list[Middleware]:
     """CORS for browser apps on other origins (bearer tokens, so no credentials), and the
     body size limit."""
-    stack = []
+    stack = [Middleware(RequestIds)]
     if settings.cors_origins:
         stack.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                 allow_methods=["GET", "POST", "OPTIONS"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -66,7 +65,9 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     """Serve the GraphQL API (GraphiQL at /graphql in a browser)."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from api.observability import configure_logging
+
+    configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"))
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for whatever
     # handler was there before: with Python's default the process would die by the
     # signal, skipping the atexit hook that stops the embedded PostgreSQL.
@@ -76,13 +77,13 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
         from api.app import create_app
 
         uvicorn.run(create_app(Settings.from_env(demo=demo)), host=host, port=port,
-                    log_level="info")
+                    log_level="info", log_config=None)
         return
     # Each worker builds its own app from the environment.
     if demo:
         os.environ["CHRONICLE_DEMO"] = "true"
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    uvicorn.run("api.app:worker_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", log_config=None)
 
 
 @db_app.command("upgrade")

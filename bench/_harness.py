@@ -163,8 +163,17 @@ async def chronicle_server(dsn: str, log: Path) -> AsyncIterator[str]:
 
 
 def server_errors(log: Path) -> list[str]:
-    return [line for line in log.read_text().splitlines()
-            if line.startswith(("ERROR", "CRITICAL", "Traceback"))]
+    """Error lines of a server log, in text form or as JSON lines (``chronicle serve``
+    writes JSON when its output is not a terminal)."""
+    def is_error(line: str) -> bool:
+        if line.startswith("{"):
+            try:
+                return json.loads(line).get("level") in ("error", "critical")
+            except ValueError:
+                return False
+        return line.startswith(("ERROR", "CRITICAL", "Traceback"))
+
+    return [line for line in log.read_text().splitlines() if is_error(line)]
 
 
 def report_server_log(log: Path) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import asyncpg
+import pytest
 from sqlalchemy import text
 
+from api.observability import JsonLines, WithRequestId
 from tests.databases import Databases
 from tests.integration.conftest import Api
 
@@ -90,3 +93,34 @@ async def test_metrics_count_operations_appends_and_the_pool(seeded: Api) -> Non
     assert sample(text, "chronicle_subscriptions") == 0
     assert sample(text, "chronicle_db_pool_size") >= 1
     assert sample(text, "chronicle_db_pool_in_use") >= 0
+
+
+async def test_every_response_carries_a_request_id(api: Api) -> None:
+    given = await api.client.get("/healthz", headers={"x-request-id": "desk-42"})
+    assert given.headers["x-request-id"] == "desk-42"
+    made = await api.client.post("/graphql", json={"query": "{ __typename }"},
+                                 headers={"x-request-id": "<script>"})
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+
+
+async def test_a_masked_error_is_logged_once_with_its_request_id_and_error_id(
+        seeded: Api, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from api.graphql.views import PresentView
+
+    async def broken(self: PresentView) -> None:
+        raise RuntimeError("the database said: password=hunter2")
+
+    monkeypatch.setattr(PresentView, "row", broken)
+    caplog.handler.addFilter(WithRequestId())
+    response = await seeded.client.post(
+        "/graphql", json={"query": '{ timeline(slug: "khasham") { slug } }'},
+        headers={"x-request-id": "req-7"})
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+    [record] = [r for r in caplog.records if r.name == "chronicle.errors"]
+    assert record.request_id == "req-7"  # type: ignore[attr-defined]
+    assert error["extensions"]["errorId"] in record.getMessage()
+    line = json.loads(JsonLines().format(record))
+    assert line["request_id"] == "req-7" and "RuntimeError" in line["exception"]

@@ -1,0 +1,83 @@
+"""Request ids and structured logs.
+
+Every HTTP request and WebSocket gets an id: the caller's ``X-Request-ID`` when it is a
+sane token, else a new one. It is sent back in the response and carried by every log
+record written while the request is handled, so one line in a client's error report (the
+``errorId`` of a masked error, or the request id) finds everything the server said.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_GIVEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class RequestIds:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = next((v.decode("latin-1") for k, v in scope.get("headers", [])
+                      if k == b"x-request-id"), "")
+        rid = given if _GIVEN.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+
+class WithRequestId(logging.Filter):
+    """Stamps each record with the id of the request it was written for (filters run
+    where the record is made, inside the request's context)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                "level": record.levelname.lower(), "logger": record.name,
+                "message": record.getMessage()}
+        if (rid := getattr(record, "request_id", None)) is not None:
+            line["request_id"] = rid
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(style: str | None = None) -> None:
+    """``json`` lines for collectors, ``text`` for a person at a terminal; by default json
+    unless stderr is a terminal (CHRONICLE_LOG_FORMAT chooses)."""
+    style = style or ("text" if sys.stderr.isatty() else "json")
+    handler = logging.StreamHandler()
+    handler.addFilter(WithRequestId())
+    handler.setFormatter(JsonLines() if style == "json" else logging.Formatter(
+        "%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
