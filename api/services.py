@@ -13,6 +13,7 @@ from api.history_cache import HistoryCache
 from api.live import TimelineChanges
 from api.log_feed import LogFeed
 from api.metrics import Metrics
+from api.rate_limit import WriteLimiter
 from api.settings import Settings
 from events.appender import Appender
 from events.projection import PostgresProjection
@@ -33,6 +34,7 @@ class Services:
     changes: TimelineChanges
     documents: Documents
     metrics: Metrics
+    writes: WriteLimiter
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
@@ -46,7 +48,8 @@ class Services:
                    read_model=read_model, tokens=TokenBook(engine),
                    histories=HistoryCache(store), feed=feed,
                    changes=TimelineChanges(feed, read_model), documents=Documents(engine),
-                   metrics=metrics)
+                   metrics=metrics,
+                   writes=WriteLimiter(settings.write_rate, settings.write_burst))
 
     async def start(self) -> None:
         await self.feed.start()

@@ -49,6 +49,8 @@ class Settings:
     introspection: bool = True
     cors_origins: tuple[str, ...] = ("*",)
     trusted_documents_only: bool = False
+    write_rate: float = 500.0  # writes a second per token; 0: no limit
+    write_burst: int = 1000
     embed_frame_ancestors: tuple[str, ...] = ("*",)
     public_url: str | None = None
     demo: bool = False
@@ -75,6 +77,8 @@ class Settings:
             "cors_origins": tuple(o.strip() for o in os.environ.get(
                 "CHRONICLE_CORS_ORIGINS", "*").split(",") if o.strip()),
             "trusted_documents_only": _flag("CHRONICLE_TRUSTED_DOCUMENTS_ONLY", False),
+            "write_rate": float(os.environ.get("CHRONICLE_WRITE_RATE", "500")),
+            "write_burst": _int("CHRONICLE_WRITE_BURST", 1000),
             "embed_frame_ancestors": tuple(os.environ.get(
                 "CHRONICLE_EMBED_FRAME_ANCESTORS", "*").split()),
             "public_url": os.environ.get("CHRONICLE_PUBLIC_URL") or None,

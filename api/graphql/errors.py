@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from api.rate_limit import RateLimited
 from events.errors import (
     BadInput,
     Conflict,
@@ -30,6 +31,7 @@ ERROR_CODES: dict[type[DomainError], str] = {
     Unauthenticated: "UNAUTHENTICATED",
     Forbidden: "FORBIDDEN",
     StoreUnavailable: "UNAVAILABLE",
+    RateLimited: "RATE_LIMITED",
 }
 
 

@@ -21,6 +21,7 @@ MAX_IDEMPOTENCY_KEY = 200
 async def append(info: Info, mutation: str, given: Any) -> AppendResult:
     """Authorise, parse and append one command; the shared path of every mutation."""
     principal = require_writer(await info.context.principal())
+    info.context.services.writes.take(principal.name)
     fields = inputs.plain(given)
     key = fields.pop("idempotency_key", None)
     expected_version = fields.pop("expected_version", None)

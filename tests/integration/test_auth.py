@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 
 from api.auth import Scope
+from api.settings import Settings
 from tests.integration.conftest import Api, running_api
 
 TIMELINE = {"slug": "khasham", "title": "Khasham"}
@@ -41,3 +42,15 @@ async def test_reads_are_public_unless_the_deployment_requires_a_token(api: Api)
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         reader = await private.services.tokens.create("reader", Scope.READ)
         assert "errors" not in await private.post("{ timelines { slug } }", token=reader)
+
+
+async def test_writes_over_a_tokens_rate_are_refused_and_not_stored(
+        database_url: str) -> None:
+    settings = Settings(database_url=database_url, migrate_on_start=False, write_rate=0.01,
+                        write_burst=2)
+    async with running_api(settings) as api:
+        await api.ok("createTimeline", {"slug": "a", "title": "A"})
+        await api.ok("createTimeline", {"slug": "b", "title": "B"})
+        refused = await api.mutate("createTimeline", {"slug": "c", "title": "C"})
+        assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert await api.event_count() == 2
