@@ -34,3 +34,21 @@ class Forbidden(DomainError):
 
 class StoreUnavailable(DomainError):
     """The database could not be reached; nothing was stored, the client may retry."""
+
+
+def refuse_nul(**values: object) -> None:
+    """PostgreSQL text cannot hold NUL: a string with one is bad input, not a driver error
+    (strings inside lists, tuples and dicts are checked too)."""
+    for name, value in values.items():
+        if _holds_nul(value):
+            raise BadInput(f"{name} must not contain NUL characters", field=name)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_nul(v) for v in value)
+    return False

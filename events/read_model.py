@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events.errors import refuse_nul
 from events.rows import (
     EntryCursor,
     EntryPage,
@@ -31,6 +32,7 @@ class ReadModel:
         self.engine = engine
 
     async def _fetch(self, cls: type[Any], sql: str, **params: Any) -> list[Any]:
+        refuse_nul(**params)
         async with self.engine.connect() as connection:
             return _rows(cls, await connection.execute(text(sql), params))
 

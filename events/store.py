@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.chain import GENESIS_HASH, Envelope
-from events.errors import Conflict, StoreUnavailable
+from events.errors import Conflict, StoreUnavailable, refuse_nul
 
 # pg_advisory_xact_lock key for appends: the bytes of "chronicl".
 APPEND_LOCK_KEY = 0x6368726F6E69636C
@@ -248,6 +248,7 @@ class PostgresEventStore:
             return int(head.scalar_one())
 
     async def filtered(self, filter: EventFilter, after: int, limit: int) -> list[Envelope]:
+        refuse_nul(stream=filter.stream, types=filter.types)
         """The raw log in position order, narrowed by ``filter``, keyset-paged by position."""
         clauses = ["position > :after"]
         params: dict[str, Any] = {"after": max(after, filter.after or 0), "limit": limit}
@@ -284,6 +285,7 @@ class PostgresEventStore:
     async def read_timeline_world(self, slug: str, recorded_until: datetime | None = None,
                                   after: int = 0) -> list[Envelope]:
         """A timeline's stream and every source stream, in position order."""
+        refuse_nul(slug=slug)
         params: dict[str, Any] = {"stream": f"timeline:{slug}", "after": after}
         sql = _SELECT_WORLD
         if recorded_until is not None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from api.embed.reading import ReadRefused, require_reader, services_of
+from api.embed.reading import ReadRefused, checked_slug, require_reader, services_of
 from api.live import TimelineChange
 from events.errors import StoreUnavailable
 
@@ -23,6 +23,7 @@ async def live(request: Request) -> Response:
     slug = request.path_params["slug"]
     try:
         await require_reader(request)
+        checked_slug(slug)
     except ReadRefused as e:
         return PlainTextResponse(e.message, status_code=e.status)
     services = services_of(request)

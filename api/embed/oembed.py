@@ -28,7 +28,7 @@ async def oembed(request: Request) -> Response:
     base = public_url(request)
     url = params.get("url", "")
     slug = _our_embed(url, base)
-    if slug is None:
+    if slug is None or "\x00" in slug:
         return PlainTextResponse("not an embed of this Chronicle", status_code=404)
     timeline = await services_of(request).read_model.timeline(slug)
     if timeline is None:

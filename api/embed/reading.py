@@ -8,7 +8,7 @@ from api.auth import bearer_token
 from api.graphql.views import PresentView, SnapshotView, TimelineView
 from api.services import Services
 from events.as_of import Axis
-from events.errors import BadInput, DomainError
+from events.errors import BadInput, DomainError, refuse_nul
 from events.values import parse_instant
 
 
@@ -45,9 +45,19 @@ async def require_reader(request: Request) -> None:
         raise ReadRefused(401, e.message) from None
 
 
+def checked_slug(slug: str) -> str:
+    """A slug from a URL, refused (400) when no timeline could have it."""
+    try:
+        refuse_nul(slug=slug)
+    except BadInput as e:
+        raise ReadRefused(400, e.message) from None
+    return slug
+
+
 async def read_view(request: Request, slug: str) -> TimelineView:
     """The timeline now, or at ``?asOf=`` on ``?axis=`` (RECORDED by default)."""
     await require_reader(request)
+    checked_slug(slug)
     services = services_of(request)
     as_of = request.query_params.get("asOf")
     if not as_of:

@@ -13,7 +13,7 @@ from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
 from api.graphql.views import PresentView, settled
 from events.appender import AppendResult
 from events.commands import parse_command
-from events.errors import BadInput, NotFound
+from events.errors import BadInput, NotFound, refuse_nul
 
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -23,6 +23,7 @@ async def append(info: Info, mutation: str, given: Any) -> AppendResult:
     principal = require_writer(await info.context.principal())
     info.context.services.writes.take(principal.name)
     fields = inputs.plain(given)
+    refuse_nul(input=fields)  # before the batch: one bad string must not sink the others
     key = fields.pop("idempotency_key", None)
     expected_version = fields.pop("expected_version", None)
     if key is not None and not (isinstance(key, str) and 0 < len(key) <= MAX_IDEMPOTENCY_KEY):

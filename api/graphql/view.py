@@ -33,7 +33,7 @@ from api.graphql.response_cache import EncodedResult, ResponseCache, cache_key
 from api.graphql.schema import build_schema
 from api.services import Services
 from api.settings import Settings
-from events.errors import DomainError
+from events.errors import BadInput, DomainError, refuse_nul
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -90,14 +90,24 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         media_type = _media_type(request.headers.get("accept"))
         sub_response.headers["content-type"] = media_type
         try:
+            # PostgreSQL text cannot hold NUL: refuse it here, before any query sees it
+            # (escaped in a document, \u0000 is refused where the value is used).
+            refuse_nul(query=request_data.query, variables=request_data.variables)
+        except BadInput as e:
+            return _refused(GraphQLError(e.message, extensions={"code": "BAD_INPUT"}),
+                            media_type, sub_response)
+        try:
             request_data = await self._persisted(context, request_data)
         except PersistedQueryError as e:
             return _refused(e.error, media_type, sub_response)
         if isinstance(request_data.query, str) and (
                 refusal := prescan(request_data.query, self.limits)) is not None:
             return _refused(refusal, media_type, sub_response)
-        key = await cache_key(context, request_data.query, operation_name,
-                              request_data.variables)
+        try:
+            key = await cache_key(context, request_data.query, operation_name,
+                                  request_data.variables)
+        except DomainError:
+            key = None  # not a read to cache; executing it gives the error its place
         tag = None
         if request.method == "GET":
             # What the answer depends on is read before executing: a commit during the
@@ -163,6 +173,12 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                 == GRAPHQL_RESPONSE:
             answer.pop("data", None)  # the request never reached execution
         return answer
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return super().decode_json(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "the request body is not UTF-8") from None
 
     def encode_json(self, data: object) -> str | bytes:
         if isinstance(data, EncodedResult):
