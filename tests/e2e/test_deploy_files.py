@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
 
@@ -43,5 +46,19 @@ def test_the_api_waits_for_a_healthy_postgres_16_and_a_finished_migration() -> N
 
 def test_the_dockerfile_installs_the_package_and_the_demo() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for line in ("COPY examples ./examples", "pip install --no-cache-dir .", "USER chronicle"):
+    for line in ("COPY examples ./examples", "pip install --no-cache-dir -c requirements.lock .",
+                 "USER chronicle"):
         assert line in dockerfile
+
+
+def test_the_lock_pins_every_runtime_dependency_within_its_range() -> None:
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = version.strip()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in map(Requirement, declared):
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not pinned in requirements.lock"
+        assert requirement.specifier.contains(pins[name]), (name, pins[name])
