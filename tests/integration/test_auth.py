@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+
+import pytest
 
 from api.auth import Scope
 from api.settings import Settings
@@ -54,3 +57,17 @@ async def test_writes_over_a_tokens_rate_are_refused_and_not_stored(
         refused = await api.mutate("createTimeline", {"slug": "c", "title": "C"})
         assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         assert await api.event_count() == 2
+
+
+async def test_tokens_never_reach_the_logs(database_url: str,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with running_api(Settings(database_url=database_url,
+                                    migrate_on_start=False)) as api:
+        await api.ok("createTimeline", {"slug": "s", "title": "S"})
+        await api.post("{ verifyLog { ok } }")
+        await api.post("{ nope }")
+        bad = await api.post("{ timelines { slug } }", token=api.token + "x")
+        assert bad["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    assert api.token not in logged and api.token[8:] not in logged

@@ -32,12 +32,12 @@ def assert_clean(response: Any) -> None:
             assert error.get("extensions", {}).get("code"), error
 
 
-def generated(mode: Mode) -> list[str]:
+def generated(mode: Mode, examples: int = EXAMPLES) -> list[str]:
     """Operations hypothesis-graphql makes from our schema (collected first: the app is
     async, hypothesis drives a sync function)."""
     made: list[str] = []
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(from_schema(schema_sdl(), custom_scalars=SCALARS, mode=mode, allow_x00=False))
     def collect(query: str) -> None:
@@ -52,6 +52,18 @@ async def test_generated_operations_get_answers_or_coded_errors(seeded: Api, mod
     queries = generated(mode)
     assert len(queries) >= EXAMPLES // 2
     for query in queries:
+        response = await seeded.client.post(
+            "/graphql", json={"query": query},
+            headers={"authorization": f"Bearer {seeded.token}"})
+        assert_clean(response)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("mode", [Mode.POSITIVE, Mode.NEGATIVE])
+async def test_many_more_generated_operations(seeded: Api, mode: Mode) -> None:
+    """The same, at length (pytest -m slow)."""
+    for query in generated(mode, examples=1500):
         response = await seeded.client.post(
             "/graphql", json={"query": query},
             headers={"authorization": f"Bearer {seeded.token}"})

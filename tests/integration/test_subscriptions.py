@@ -167,3 +167,22 @@ async def test_subscriptions_per_connection_are_capped(database_url: str) -> Non
         refused = await client.receive("c")
         assert refused["type"] == "error"
         assert "limit" in refused["payload"][0]["message"]
+
+
+async def test_scopes_hold_over_websocket_too(api: Api, url: str) -> None:
+    reader = await api.services.tokens.create("reader", Scope.READ)
+    create = ('mutation { createTimeline(input: {slug: "ws", title: "WS"}) '
+              "{ event { position } } }")
+    async with GraphQLWs(url, {"authorization": f"Bearer {reader}"}) as client:
+        await client.subscribe("w", create)
+        message = await client.receive("w")
+        errors = message["payload"]["errors"] if message["type"] == "next" \
+            else message["payload"]
+        assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    async with GraphQLWs(url) as anonymous:
+        await anonymous.subscribe("w", create)
+        message = await anonymous.receive("w")
+        errors = message["payload"]["errors"] if message["type"] == "next" \
+            else message["payload"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await api.event_count() == 0
