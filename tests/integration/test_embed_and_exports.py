@@ -203,3 +203,19 @@ async def test_an_open_embed_hears_of_each_change(seeded: Api) -> None:
         received = [await asyncio.wait_for(anext(lines), 10) for _ in range(3)]
         version = await seeded.scalar("SELECT version FROM timelines WHERE slug = 'khasham'")
         assert received == ["", "event: changed", f'data: {{"version": {version}}}']
+
+
+async def test_newsroom_text_is_escaped_everywhere_it_is_shown(api: Api) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    await api.ok("createTimeline", {"slug": "xss", "title": hostile, "description": hostile})
+    await api.ok("registerSource", {"id": "src", "name": hostile, "kind": "MEDIA"})
+    await api.ok("openEntry", {"timeline": "xss", "id": "e", "title": hostile})
+    await api.ok("reportFact", {"timeline": "xss", "entry": "e", "attribute": "claim",
+                                "value": {"text": hostile}, "source": "src",
+                                "stance": "CLAIMED", "reportedAt": "2018-02-08T12:00:00Z"})
+    for path in ("/embed/xss", "/"):
+        html = await page(api, path)
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+    slides = (await api.client.get("/export/xss/timelinejs.json")).json()
+    assert "<script>" not in slides["title"]["text"]["headline"]
