@@ -21,8 +21,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,42 @@ def report_server_log(log: Path) -> None:
         return
     print(f"the server logged {len(errors)} error line(s); its log is kept at {log}; first:\n  "
           + "\n  ".join(errors[:5]), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def server_log(name: str = "") -> Iterator[Path]:
+    """A file for a server's output. A failure names it when the server wrote anything; it
+    is removed when the server never did (it never started); ``report_server_log`` decides
+    after a clean run."""
+    fd, path = tempfile.mkstemp(prefix=f"chronicle-bench-{name}", suffix=".log")
+    os.close(fd)
+    log = Path(path)
+    try:
+        yield log
+    except BenchError as e:
+        if log.exists() and log.stat().st_size:
+            raise BenchError(f"{e}\nthe server's log is at {log}") from None
+        raise
+    finally:
+        if log.exists() and not log.stat().st_size:
+            log.unlink()
+
+
+def failed(error: BenchError) -> int:
+    print(f"benchmark failed: {error}", file=sys.stderr)
+    return 1
+
+
+def publish(args: argparse.Namespace, text: str, write_json: Callable[[], None],
+            record: Callable[[], None]) -> int:
+    """Print a run's summary, leave its JSON for ``run.py``, and add its row to
+    ``results.md`` unless ``--no-record``."""
+    print(text)
+    write_json()
+    if not args.no_record:
+        record()
+        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    return 0
 
 
 # --- GraphQL ----------------------------------------------------------------------------

@@ -24,7 +24,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -37,17 +36,19 @@ import httpx
 from _harness import (
     BENCH_DIR,
     DEFAULT_DSN,
-    RESULTS,
     BenchError,
     Comparison,
     add_suite_options,
     chronicle_server,
     create_token,
+    failed,
     graphql,
     graphql_client,
     percentile_ms,
+    publish,
     record_run,
     report_server_log,
+    server_log,
     throwaway_database,
     write_summary,
 )
@@ -418,22 +419,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    fd, name = tempfile.mkstemp(prefix="chronicle-bench-", suffix=".log")
-    os.close(fd)
-    log = Path(name)
     try:
-        figures = asyncio.run(measure(args, log))
+        with server_log() as log:
+            figures = asyncio.run(measure(args, log))
+            report_server_log(log)
     except BenchError as e:
-        print(f"benchmark failed: {e}\nthe server's log is at {log}", file=sys.stderr)
-        return 1
-    report_server_log(log)
-    print(summary(figures))
-    print(histogram(figures.batch_sizes))
-    write_json(args.json, figures, args.warmup)
-    if not args.no_record:
-        record(figures)
-        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
-    return 0
+        return failed(e)
+    return publish(args, f"{summary(figures)}\n{histogram(figures.batch_sizes)}",
+                   lambda: write_json(args.json, figures, args.warmup),
+                   lambda: record(figures))
 
 
 if __name__ == "__main__":

@@ -32,11 +32,9 @@ from typing import Any
 import asyncpg
 import httpx
 from _harness import (
-    BENCH_DIR,
     DEFAULT_DSN,
     ENTRIES,
     REPORTED_FROM,
-    RESULTS,
     BenchError,
     Comparison,
     Line,
@@ -45,15 +43,18 @@ from _harness import (
     chronicle_server,
     create_timeline,
     create_token,
+    failed,
     graphql_client,
     graphql_data,
     ndjson,
     open_entries,
     percentile_ms,
+    publish,
     record_run,
     register_sources,
     report_server_log,
     reports,
+    server_log,
     throwaway_database,
     write_summary,
 )
@@ -354,26 +355,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    fd, name = tempfile.mkstemp(prefix="chronicle-bench-", suffix=".log")
-    os.close(fd)
-    log = Path(name)
     try:
-        with tempfile.TemporaryDirectory(prefix="chronicle-as-of-") as directory:
+        with server_log() as log, \
+                tempfile.TemporaryDirectory(prefix="chronicle-as-of-") as directory:
             figures = asyncio.run(measure(args, log, Path(directory)))
+            report_server_log(log)
     except BenchError as e:
-        kept = f"\nthe server's log is at {log}" if log.stat().st_size else ""
-        print(f"benchmark failed: {e}{kept}", file=sys.stderr)
-        return 1
-    finally:
-        if log.exists() and not log.stat().st_size:
-            log.unlink()  # the server never started: nothing to keep
-    report_server_log(log)
-    print(summary(figures))
-    write_json(args.json, figures)
-    if not args.no_record:
-        record(figures)
-        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
-    return 0
+        return failed(e)
+    return publish(args, summary(figures), lambda: write_json(args.json, figures),
+                   lambda: record(figures))
 
 
 if __name__ == "__main__":

@@ -30,10 +30,8 @@ from pathlib import Path
 
 import asyncpg
 from _harness import (
-    BENCH_DIR,
     DEFAULT_DSN,
     ENTRIES,
-    RESULTS,
     SOURCES,
     BenchError,
     Comparison,
@@ -41,8 +39,10 @@ from _harness import (
     add_suite_options,
     chronicle_import,
     create_timeline,
+    failed,
     ndjson,
     open_entries,
+    publish,
     record_run,
     register_sources,
     report,
@@ -343,14 +343,9 @@ def main() -> int:
             print(f"importing {path.stat().st_size / 2**20:.0f} MB of NDJSON…", file=sys.stderr)
             figures = asyncio.run(measure(args.dsn, path, empty, args.reports))
     except BenchError as e:
-        print(f"benchmark failed: {e}", file=sys.stderr)
-        return 1
-    print(summary(figures))
-    write_json(args.json, figures)
-    if not args.no_record:
-        record(figures)
-        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
-    return 0
+        return failed(e)
+    return publish(args, summary(figures), lambda: write_json(args.json, figures),
+                   lambda: record(figures))
 
 
 if __name__ == "__main__":

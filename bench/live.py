@@ -44,6 +44,7 @@ from _harness import (
     chronicle_server,
     create_timeline,
     create_token,
+    failed,
     graphql_client,
     graphql_data,
     mutation_request,
@@ -54,6 +55,7 @@ from _harness import (
     register_sources,
     report,
     report_server_log,
+    server_log,
     throwaway_database,
 )
 from websockets.asyncio.client import ClientConnection, connect
@@ -449,26 +451,14 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    logs: dict[str, Path] = {}
-    for name in ("A", "B"):
-        fd, path = tempfile.mkstemp(prefix=f"chronicle-bench-{name}-", suffix=".log")
-        os.close(fd)
-        logs[name] = Path(path)
     try:
-        with tempfile.TemporaryDirectory(prefix="chronicle-live-") as directory:
-            figures = asyncio.run(measure(args, logs, Path(directory)))
+        with server_log("A-") as a, server_log("B-") as b, \
+                tempfile.TemporaryDirectory(prefix="chronicle-live-") as directory:
+            figures = asyncio.run(measure(args, {"A": a, "B": b}, Path(directory)))
+            report_server_log(a)
+            report_server_log(b)
     except BenchError as e:
-        kept = [f"{log}" for log in logs.values() if log.exists() and log.stat().st_size]
-        print(f"benchmark failed: {e}"
-              + (f"\nthe servers' logs are at {', '.join(kept)}" if kept else ""),
-              file=sys.stderr)
-        return 1
-    finally:
-        for log in logs.values():
-            if log.exists() and not log.stat().st_size:
-                log.unlink()  # that server never started: nothing to keep
-    for log in logs.values():
-        report_server_log(log)
+        return failed(e)
     print(summary(figures))
     record(figures)
     print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")

@@ -47,7 +47,6 @@ from _harness import (
     ENTRIES,
     REPORTED_FROM,
     REQUEST_TIMEOUT,
-    RESULTS,
     SOURCES,
     STANCE_WEIGHTS,
     STANCES,
@@ -59,14 +58,17 @@ from _harness import (
     chronicle_server,
     command,
     create_timeline,
+    failed,
     free_port,
     instant,
     ndjson,
     open_entries,
+    publish,
     record_run,
     register_sources,
     report_server_log,
     reports,
+    server_log,
     throwaway_database,
     value,
     write_summary,
@@ -558,26 +560,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    fd, name = tempfile.mkstemp(prefix="chronicle-bench-", suffix=".log")
-    os.close(fd)
-    log = Path(name)
     try:
-        with tempfile.TemporaryDirectory(prefix="chronicle-reads-") as directory:
+        with server_log() as log, \
+                tempfile.TemporaryDirectory(prefix="chronicle-reads-") as directory:
             figures = asyncio.run(measure(args, log, Path(directory)))
+            report_server_log(log)
     except BenchError as e:
-        kept = f"\nthe server's log is at {log}" if log.stat().st_size else ""
-        print(f"benchmark failed: {e}{kept}", file=sys.stderr)
-        return 1
-    finally:
-        if log.exists() and not log.stat().st_size:
-            log.unlink()  # the server never started: nothing to keep
-    report_server_log(log)
-    print(summary(figures))
-    write_json(args.json, figures)
-    if not args.no_record:
-        record(figures)
-        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
-    return 0
+        return failed(e)
+    return publish(args, summary(figures), lambda: write_json(args.json, figures),
+                   lambda: record(figures))
 
 
 if __name__ == "__main__":

@@ -28,10 +28,8 @@ from pathlib import Path
 
 import asyncpg
 from _harness import (
-    BENCH_DIR,
     DEFAULT_DSN,
     ENTRIES,
-    RESULTS,
     REVISION_RATE,
     SOURCES,
     BenchError,
@@ -40,8 +38,10 @@ from _harness import (
     add_suite_options,
     chronicle_import,
     create_timeline,
+    failed,
     ndjson,
     open_entries,
+    publish,
     record_run,
     register_sources,
     reports,
@@ -336,14 +336,9 @@ def main() -> int:
             path = write_story(args.events, Path(directory))
             figures = asyncio.run(measure(args.dsn, path))
     except BenchError as e:
-        print(f"benchmark failed: {e}", file=sys.stderr)
-        return 1
-    print(summary(figures))
-    write_json(args.json, figures, args.events)
-    if not args.no_record:
-        record(figures)
-        print(f"appended to {RESULTS.relative_to(BENCH_DIR.parent)}")
-    return 0
+        return failed(e)
+    return publish(args, summary(figures), lambda: write_json(args.json, figures, args.events),
+                   lambda: record(figures))
 
 
 if __name__ == "__main__":
