@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,5 +65,6 @@ def parse_node_id(value: str) -> NodeRef:
 class Node:
     @strawberry.field(description="Unique across the API (and across `asOf` moments); "
                       "`id`, where a type has one, stays its own identifier.")
+    @abstractmethod
     def node_id(self) -> strawberry.ID:
-        raise NotImplementedError
+        """Each implementing type makes it from what it is and the moment it was read at."""

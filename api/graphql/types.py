@@ -15,7 +15,6 @@ from api.graphql.access import check_first
 from api.graphql.nodes import Node, NodeRef, node_id
 from api.graphql.scalars import (
     FactStatus,
-    Precision,
     Rank,
     Reliability,
     ReportRole,
@@ -23,63 +22,18 @@ from api.graphql.scalars import (
     SourceKind,
     Stance,
 )
+from api.graphql.value_types import (
+    Place,
+    TimeSpan,
+    Value,
+    value_from_data,
+)
 from api.graphql.views import TimelineView, then
 from events.chain import Envelope
 from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
 from events.rows import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
 from events.values import parse_instant
-
-
-@strawberry.type(description="A UCDP-style count: best estimate and range.")
-class Count:
-    best: int | None
-    low: int | None
-    high: int | None
-
-
-@strawberry.type
-class Text:
-    text: str
-
-
-@strawberry.type(description="A time in the world, known to a precision; end makes a range.")
-class TimeSpan:
-    start: str
-    end: str | None
-    precision: Precision
-
-
-@strawberry.type
-class Place:
-    name: str
-    lat: float | None
-    lon: float | None
-
-
-@strawberry.type
-class Flag:
-    flag: bool
-
-
-Value = Annotated[Count | Text | TimeSpan | Place | Flag, strawberry.union("Value")]
-
-
-def value_from_data(data: dict[str, Any]) -> Count | Text | TimeSpan | Place | Flag:
-    """The GraphQL value of a stored one-of value such as ``{"count": {"low": 200}}``."""
-    if "count" in data:
-        count = data["count"]
-        return Count(best=count.get("best"), low=count.get("low"), high=count.get("high"))
-    if "text" in data:
-        return Text(text=data["text"])
-    if "time" in data:
-        time = data["time"]
-        return TimeSpan(start=time["start"], end=time.get("end"),
-                        precision=Precision(time["precision"]))
-    if "place" in data:
-        place = data["place"]
-        return Place(name=place["name"], lat=place.get("lat"), lon=place.get("lon"))
-    return Flag(flag=data["flag"])
 
 
 @strawberry.type
