@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult
 
 from api.documents import SHA256, sha256_of
 from api.graphql.context import Context
-from api.graphql.errors import code_for
+from api.graphql.errors import TOO_COMPLEX, code_for
 from api.graphql.limits import QueryLimits, prescan
 from api.graphql.response_cache import EncodedResult, ResponseCache, cache_key
 from api.graphql.schema import build_schema
@@ -39,7 +39,9 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
-class PersistedQueryError(Exception):
+class Refused(Exception):
+    """A request answered with an error before it is parsed or executed."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.error = GraphQLError(message, extensions={"code": code})
@@ -90,19 +92,11 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         media_type = _media_type(request.headers.get("accept"))
         sub_response.headers["content-type"] = media_type
         try:
-            # PostgreSQL text cannot hold NUL: refuse it here, before any query sees it
-            # (escaped in a document, \u0000 is refused where the value is used).
-            refuse_nul(query=request_data.query, variables=request_data.variables)
-        except BadInput as e:
-            return _refused(GraphQLError(e.message, extensions={"code": "BAD_INPUT"}),
-                            media_type, sub_response)
-        try:
-            request_data = await self._persisted(context, request_data)
-        except PersistedQueryError as e:
-            return _refused(e.error, media_type, sub_response)
-        if isinstance(request_data.query, str) and (
-                refusal := prescan(request_data.query, self.limits)) is not None:
-            return _refused(refusal, media_type, sub_response)
+            request_data = await self._admitted(context, request_data)
+        except Refused as e:
+            if media_type == GRAPHQL_RESPONSE:
+                sub_response.status_code = 400
+            return ExecutionResult(data=None, errors=[e.error])
         try:
             key = await cache_key(context, request_data.query, operation_name,
                                   request_data.variables)
@@ -113,34 +107,51 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             # What the answer depends on is read before executing: a commit during the
             # execution can only make the tag older than the body, never newer.
             tag = await self._entity_tag(context, key, request_data, media_type)
-        result: ExecutionResult
-        if key is not None and (answer := self.answers.get(key)) is not None:
-            result = answer
-        else:
-            try:
-                result = await super().execute_single(request, request_adapter, sub_response,
-                                                      context, root_value, request_data)
-            except HTTPException as e:
-                if isinstance(e.__cause__, InvalidOperationTypeError):
-                    # GraphQL over HTTP: a mutation over GET is the wrong method, not a
-                    # bad request.
-                    raise HTTPException(405, e.reason) from e
-                raise
-            if key is not None and not result.errors and result.data is not None:
-                result = EncodedResult(self.encode_json_string(
-                    await super().process_result(request, result)))
-                self.answers.put(key, result)
+        result = await self._answer(key, request, request_adapter, sub_response, context,
+                                    root_value, request_data)
         if media_type == GRAPHQL_RESPONSE and _request_error(result):
             sub_response.status_code = 400
         if tag is not None and not result.errors:
-            sub_response.headers["etag"] = tag
-            sub_response.headers["cache-control"] = (
-                "private, no-cache" if context.services.settings.require_read_token
-                else "no-cache")
-            sub_response.headers["vary"] = "Accept, Authorization"
-            if tag in _tags(request.headers.get("if-none-match")):
-                sub_response.status_code = 304
+            _tag(sub_response, tag, request.headers.get("if-none-match"),
+                 private=context.services.settings.require_read_token)
         return result
+
+    async def _admitted(self, context: Context, request_data: Any) -> Any:
+        """The request with its document, once it passes the checks that need no parse:
+        no NUL (PostgreSQL text cannot hold it; escaped in a document, ``\\u0000`` is
+        refused where the value is used), a known persisted query, the token and alias
+        limits."""
+        try:
+            refuse_nul(query=request_data.query, variables=request_data.variables)
+        except BadInput as e:
+            raise Refused("BAD_INPUT", e.message) from None
+        request_data = await self._persisted(context, request_data)
+        if isinstance(request_data.query, str) and (
+                refusal := prescan(request_data.query, self.limits)) is not None:
+            raise Refused(TOO_COMPLEX, refusal.message)
+        return request_data
+
+    async def _answer(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,
+                      context: Context, root_value: None,
+                      request_data: Any) -> ExecutionResult:
+        """From the response cache, or executed (and cached when it is a cacheable read)."""
+        if key is not None and (answer := self.answers.get(key)) is not None:
+            return answer
+        try:
+            result = await super().execute_single(request, request_adapter, sub_response,
+                                                  context, root_value, request_data)
+        except HTTPException as e:
+            if isinstance(e.__cause__, InvalidOperationTypeError):
+                # GraphQL over HTTP: a mutation over GET is the wrong method, not a bad
+                # request.
+                raise HTTPException(405, e.reason) from e
+            raise
+        if key is None or result.errors or result.data is None:
+            return result
+        encoded = EncodedResult(self.encode_json_string(
+            await super().process_result(request, result)))
+        self.answers.put(key, encoded)
+        return encoded
 
     async def _persisted(self, context: Context, request_data: Any) -> Any:
         """The request with its document, for Apollo's automatic persisted queries: a hash
@@ -152,16 +163,16 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         sha = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
         if not isinstance(persisted, dict) or persisted.get("version") != 1 \
                 or not isinstance(sha, str) or not SHA256.fullmatch(sha):
-            raise PersistedQueryError("BAD_INPUT", "persistedQuery needs version 1 and a "
+            raise Refused("BAD_INPUT", "persistedQuery needs version 1 and a "
                                       "sha256Hash of 64 lowercase hex digits")
         documents = context.services.documents
         if request_data.query is None:
             document = await documents.find(sha)
             if document is None:
-                raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+                raise Refused("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
             return dataclasses.replace(request_data, query=document)
         if sha256_of(request_data.query) != sha:
-            raise PersistedQueryError("BAD_INPUT", "provided sha does not match query")
+            raise Refused("BAD_INPUT", "provided sha does not match query")
         documents.remember(sha, request_data.query)
         return request_data
 
@@ -245,11 +256,13 @@ def _media_type(accept: str | None) -> str:
     return GRAPHQL_RESPONSE if wanted > 0 and wanted >= ranks.get(JSON, 0.0) else JSON
 
 
-def _refused(error: GraphQLError, media_type: str, sub_response: Any) -> ExecutionResult:
-    """A request refused before parsing: 400 for graphql-response+json clients."""
-    if media_type == GRAPHQL_RESPONSE:
-        sub_response.status_code = 400
-    return ExecutionResult(data=None, errors=[error])
+def _tag(sub_response: Any, tag: str, if_none_match: str | None, *, private: bool) -> None:
+    """ETag and caching headers of a GET answer; 304 when the client has it already."""
+    sub_response.headers["etag"] = tag
+    sub_response.headers["cache-control"] = "private, no-cache" if private else "no-cache"
+    sub_response.headers["vary"] = "Accept, Authorization"
+    if tag in _tags(if_none_match):
+        sub_response.status_code = 304
 
 
 def _request_error(result: ExecutionResult) -> bool:
