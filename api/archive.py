@@ -7,7 +7,7 @@ from pathlib import Path
 from api.progress import progress
 from events.archive import envelope_line, header, read_archive, trailer
 from events.chain import GENESIS_HASH, ChainCheck, ChainVerifier
-from events.rebuild import rebuild_read_model
+from events.rebuild import restore_with_read_model
 from events.store import PostgresEventStore
 
 
@@ -33,9 +33,8 @@ async def restore_log(store: PostgresEventStore, source: Path) -> int:
     with source.open("rb") as handle:
         restored = read_archive(handle)
     with progress("restoring", len(restored.envelopes)) as advance:
-        await store.restore(restored.envelopes, restored.keys)
-        await rebuild_read_model(store, on_progress=advance)
-    return len(restored.envelopes)
+        return await restore_with_read_model(store, restored.envelopes, restored.keys,
+                                             on_progress=advance)
 
 
 async def verify_log(store: PostgresEventStore, show: bool = True) -> ChainCheck:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.errors import BadInput, Forbidden, Unauthenticated
+from events.values import parse_text
 
 TOKEN_PREFIX = "chr_"  # noqa: S105 (a visible prefix, not a secret)
 
@@ -56,14 +57,15 @@ class TokenBook:
 
     async def create(self, name: str, scope: Scope) -> str:
         """Store a new token's digest and return the token itself (shown once)."""
-        if not name.strip():
+        if not isinstance(name, str) or not name.strip():
             raise BadInput("a token needs a name", field="name")
+        name = parse_text(name, "name")  # it becomes the actor of every event it writes
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         async with self.engine.begin() as connection:
             await connection.execute(text(
                 "INSERT INTO tokens (token_hash, name, scope, created_at) "
                 "VALUES (:hash, :name, :scope, now())"),
-                {"hash": digest(token), "name": name.strip(), "scope": scope.value})
+                {"hash": digest(token), "name": name, "scope": scope.value})
         return token
 
     async def principal(self, token: str) -> Principal:

@@ -1,16 +1,23 @@
 """``chronicle import --csv``: the CSV export's columns back into commands, all or nothing.
 
 Each row is one report. What it needs and the log lacks is made first: the timeline (titled
-by its slug), the entry (titled by ``entry_title``), the source and the ``via`` source
-(named by ``source_name``/``via_name``, kind OTHER, graded by ``source_grade``/
-``via_grade``). Then ``reportFact``, and the report's later life as the row records it:
-``status`` CORRECTED or RETRACTED (at ``changed_at``), and a ``rank`` other than NORMAL.
-``role`` and ``best`` are what Chronicle concluded; they are not read. Errors name the line.
+by its slug) and the entry (titled by ``entry_title``). A ``source`` or ``via`` id that is
+neither known nor registered by an earlier row is registered only when the row names it in
+``source_name``/``via_name`` (kind OTHER, graded by ``source_grade``/``via_grade``); without
+a name the row is refused, so a misspelt id never becomes a new source. The name and grade
+of a source that exists are not read. Then ``reportFact``, and the report's later life as
+the row records it: ``status`` CORRECTED or RETRACTED (at ``changed_at``), and a ``rank``
+other than NORMAL. ``role`` and ``best`` are what Chronicle concluded; they are not read.
+
+The file is UTF-8, with or without the byte order mark spreadsheets write. Errors name the
+line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +26,16 @@ from sqlalchemy import text
 from api.importer import ImportError_, snake
 from api.progress import progress as show_progress
 from api.services import Services
-from events.appender import BatchRefused, Submission
-from events.commands import parse_command
-from events.errors import BadInput, DomainError
+from events.appender import BatchRefused
+from events.commands import Submission, parse_submission
+from events.errors import BadInput, DomainError, NotFound
 from events.value_text import value_input
 
 REQUIRED = ("timeline", "entry", "attribute", "kind", "value", "source", "stance",
             "reported_at")
 IMPORTED_RANK_REASON = "ranked so in the imported spreadsheet"
+
+Cell = Callable[[str], str]  # a column's text in the row being read, stripped
 
 
 class _Known:
@@ -53,12 +62,13 @@ async def import_csv(services: Services, path: Path, *, actor: str,
 
 
 async def _known(services: Services) -> _Known:
+    read_model = services.read_model
+    timelines = {timeline.slug for timeline in await read_model.timelines()}
+    sources = {source.id for source in await read_model.sources()}
+    # ReadModel.entries pages through live entries only, but a merged entry keeps its id.
     async with services.engine.connect() as connection:
-        timelines = {r.slug for r in await connection.execute(text(
-            "SELECT slug FROM timelines"))}
         entries = {(r.timeline, r.id) for r in await connection.execute(text(
             "SELECT timeline, id FROM entries"))}
-        sources = {r.id for r in await connection.execute(text("SELECT id FROM sources"))}
     return _Known(timelines, entries, sources)
 
 
@@ -66,24 +76,35 @@ def plan(path: Path, known: _Known) -> tuple[list[Submission], list[int]]:
     """The commands of every row, and the line each came from."""
     submissions: list[Submission] = []
     lines: list[int] = []
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ImportError_(1, BadInput(f"the header lacks {', '.join(missing)}"))
-            for row in reader:
-                try:
-                    for mutation, fields in _commands(row, known):
-                        submissions.append(Submission(parse_command(mutation, fields)))
-                        lines.append(reader.line_num)
-                except DomainError as e:
-                    raise ImportError_(reader.line_num, e) from e
-    except UnicodeDecodeError as e:
-        raise ImportError_(1, BadInput(f"not UTF-8 ({e.reason})")) from e
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ImportError_(1, BadInput(f"the header lacks {', '.join(missing)}"))
+        for row in reader:
+            try:
+                for mutation, fields in _commands(row, known):
+                    submissions.append(parse_submission(mutation, fields))
+                    lines.append(reader.line_num)
+            except DomainError as e:
+                raise ImportError_(reader.line_num, e) from e
     except csv.Error as e:
-        raise ImportError_(1, BadInput(f"not CSV: {e}")) from e
+        # csv counts a line once it has parsed it: the one it failed on is the next.
+        raise ImportError_(reader.line_num + 1, BadInput(f"not CSV: {e}")) from e
     return submissions, lines
+
+
+def _text(path: Path) -> str:
+    """The file's text, without the byte order mark a spreadsheet saves at its start."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BadInput(f"cannot read the file ({e.strerror})") from e
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ImportError_(line, BadInput(f"not UTF-8 ({e.reason})")) from e
 
 
 def _commands(row: dict[str, str], known: _Known) -> list[tuple[str, dict[str, Any]]]:
@@ -98,14 +119,7 @@ def _commands(row: dict[str, str], known: _Known) -> list[tuple[str, dict[str, A
     if timeline not in known.timelines:
         commands.append(("createTimeline", {"slug": timeline, "title": timeline}))
         known.timelines.add(timeline)
-    for source, name, grade in ((cell("source"), cell("source_name"), cell("source_grade")),
-                                (cell("via"), cell("via_name"), cell("via_grade"))):
-        if source and source not in known.sources:
-            commands.append(("registerSource", {"id": source, "name": name or source,
-                                                "kind": "OTHER"}))
-            if grade:
-                commands.append(("gradeSource", {"source": source, "reliability": grade}))
-            known.sources.add(source)
+    commands += _new_sources(cell, known)
     if (timeline, entry) not in known.entries:
         commands.append(("openEntry", {"timeline": timeline, "id": entry,
                                        "title": cell("entry_title") or entry}))
@@ -125,7 +139,26 @@ def _commands(row: dict[str, str], known: _Known) -> list[tuple[str, dict[str, A
             for mutation, fields in commands]
 
 
-def _later_life(cell: Any, timeline: str, report: str,
+def _new_sources(cell: Cell, known: _Known) -> list[tuple[str, dict[str, Any]]]:
+    """The commands registering the row's source and via source the log lacks, each by the
+    name the row gives it."""
+    commands: list[tuple[str, dict[str, Any]]] = []
+    for column in ("source", "via"):
+        source = cell(column)
+        if not source or source in known.sources:
+            continue
+        name = cell(f"{column}_name")
+        if not name:
+            raise NotFound(f"no source {source!r}; to register it, give its name in "
+                           f"{column}_name", field=column)
+        commands.append(("registerSource", {"id": source, "name": name, "kind": "OTHER"}))
+        if grade := cell(f"{column}_grade"):
+            commands.append(("gradeSource", {"source": source, "reliability": grade}))
+        known.sources.add(source)
+    return commands
+
+
+def _later_life(cell: Cell, timeline: str, report: str,
                 value: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     status, rank = cell("status").upper() or "ACTIVE", cell("rank").upper() or "NORMAL"
     if (status != "ACTIVE" or rank != "NORMAL") and not report:

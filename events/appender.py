@@ -12,20 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from events.chain import Envelope, event_hash
-from events.commands import Command, command_fingerprint, streams_read
+from events.commands import Command, Submission, command_fingerprint, streams_read
 from events.decisions import StreamState, decide
 from events.errors import Conflict, DomainError, StoreUnavailable
 from events.projection import Applied, NoProjection, Projection
 from events.reducer import SourceState, Stamp, TimelineState
-from events.store import AppendSession, EventStore, Head, IdempotencyRecord
+from events.store import AppendSession, EventStore, Head, IdempotencyRecord, is_unavailable
 from events.vocabulary import (
     SCHEMA_VERSION,
-    event_from_data,
+    decode,
     event_to_data,
     source_stream,
     timeline_stream,
@@ -44,6 +45,19 @@ class AppendResult:
     replayed: bool = False
 
 
+class StoreFailure(DomainError):
+    """The store refused one command for a reason the domain did not foresee; it was tried
+    alone, so nothing else failed with it, and nothing of it was stored."""
+
+    @classmethod
+    def logged(cls, error: Exception, commands: int) -> StoreFailure:
+        error_id = uuid.uuid4().hex[:12]
+        log.error("append of %d command(s) failed, error id %s", commands, error_id,
+                  exc_info=error)
+        return cls(f"the event store refused this command; nothing was stored (error id "
+                   f"{error_id})", details={"errorId": error_id})
+
+
 class BatchRefused(DomainError):
     """An all-or-nothing append stopped at one command; nothing of it was stored."""
 
@@ -51,15 +65,6 @@ class BatchRefused(DomainError):
         super().__init__(error.message, field=error.field)
         self.index = index
         self.error = error
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """One command of an all-or-nothing ``append_all``."""
-
-    command: Command
-    idempotency_key: str | None = None
-    expected_version: int | None = None
 
 
 @dataclass(slots=True)
@@ -81,7 +86,7 @@ def new_state(stream: str) -> StreamState:
 
 
 def apply_envelope(state: StreamState, envelope: Envelope) -> None:
-    event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+    event = decode(envelope)
     state.apply(event, Stamp(envelope.position, envelope.recorded_at))
 
 
@@ -177,7 +182,7 @@ class Appender:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._commit(batch)
+                await self._commit_isolating(batch)
             except asyncio.CancelledError:
                 # Shutting down mid-commit: the transaction rolls back with the connection.
                 self._cache.clear()
@@ -185,16 +190,26 @@ class Appender:
                     _fail(request, StoreUnavailable("the server is shutting down; nothing "
                                                     "was stored, retry"))
                 raise
-            except Exception as e:
-                # Nothing of the batch is stored; states may hold uncommitted events.
-                self._cache.clear()
-                error = e if isinstance(e, DomainError) else StoreUnavailable(
-                    "the event store failed; nothing was stored, retry with the same "
-                    "idempotencyKey")
-                if not isinstance(e, DomainError):
-                    log.exception("append batch of %d failed", len(batch))
+
+    async def _commit_isolating(self, batch: Sequence[_Request]) -> None:
+        """Commit a batch; when the commit fails for a reason that may lie in one command's
+        own data, commit each half apart, so that only the culprit fails. An unavailable
+        store fails the whole batch: every command may be retried."""
+        try:
+            await self._commit(batch)
+        except Exception as e:
+            self._cache.clear()  # states may hold events that were never stored
+            unavailable = isinstance(e, StoreUnavailable) or is_unavailable(e)
+            if len(batch) == 1 or unavailable:
+                error = _failure(e, len(batch), unavailable)
                 for request in batch:
                     _fail(request, error)
+                return
+            log.warning("append batch of %d failed (%s); committing its halves apart",
+                        len(batch), type(e).__name__)
+            middle = len(batch) // 2
+            await self._commit_isolating(batch[:middle])
+            await self._commit_isolating(batch[middle:])
 
     async def _commit(self, batch: Sequence[_Request], *, atomic: bool = False,
                       on_progress: Callable[[int], None] | None = None) -> int:
@@ -228,6 +243,16 @@ class Appender:
             else:
                 request.future.set_result(outcome)
         return len(writer.envelopes)
+
+
+def _failure(error: Exception, commands: int, unavailable: bool) -> DomainError:
+    if isinstance(error, DomainError):
+        return error
+    if unavailable:
+        log.warning("append batch of %d failed: the store is unavailable (%s)", commands, error)
+        return StoreUnavailable("the event store failed; nothing was stored, retry with the "
+                                "same idempotencyKey")
+    return StoreFailure.logged(error, commands)
 
 
 def _fail(request: _Request, error: DomainError) -> None:
@@ -288,7 +313,7 @@ class _BatchWriter:
         if request.expected_version is not None and request.expected_version != target.version:
             raise Conflict(f"{command.stream} is at version {target.version}, not the expected "
                            f"{request.expected_version}", field="expectedVersion")
-        decision = decide(command, states)
+        decision = decide(command, states, self.now)
         self.position += 1
         fields: dict[str, Any] = {"position": self.position, "stream": decision.stream,
                   "version": target.version + 1, "type": decision.event.type,

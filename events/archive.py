@@ -18,6 +18,7 @@ from events.chain import ChainVerifier, Envelope
 from events.errors import BadInput
 from events.store import IdempotencyRecord
 from events.values import format_instant
+from events.vocabulary import Unreadable, decode
 
 FORMAT = "chronicle-log"
 FORMAT_VERSION = 1
@@ -76,6 +77,10 @@ def read_archive(lines: Iterable[bytes]) -> Restored:
             ended = True
             continue
         envelope, fingerprint = _envelope(number, body)
+        try:
+            decode(envelope)  # what is restored must read back, on every path
+        except Unreadable as e:
+            raise ArchiveError(number, e.message) from e
         if not verifier.feed(envelope):
             raise ArchiveError(number, f"the hash chain breaks at position "
                                        f"{verifier.result().first_bad_position}: the file was "

@@ -23,7 +23,7 @@ from events.vocabulary import (
     ReportRanked,
     ReportRetracted,
     SourceGraded,
-    event_from_data,
+    decode,
 )
 
 
@@ -48,7 +48,7 @@ def replay(envelopes: Iterable[Envelope], slug: str, axis: Axis = Axis.RECORDED,
     for envelope in envelopes:
         if axis is Axis.RECORDED and until is not None and envelope.recorded_at > until:
             break  # positions are in commit order and recorded_at never goes backwards
-        event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+        event = decode(envelope)
         stamp = Stamp(envelope.position, envelope.recorded_at)
         if envelope.stream.startswith("source:"):
             source_id = envelope.stream.split(":", 1)[1]

@@ -1,8 +1,10 @@
 """Commands: what a writer asks for, parsed strictly from plain data.
 
-``parse_command("reportFact", {...})`` accepts the GraphQL input's fields in snake_case
-(GraphQL resolvers and the NDJSON importer both feed it) and raises ``BadInput`` naming the
-field. A parsed command knows the stream it writes and the streams its decision reads.
+``parse_submission("reportFact", {...})`` is the one gate every intake passes (GraphQL, the
+NDJSON and CSV imports): it takes the GraphQL input's fields in snake_case, with the optional
+``idempotency_key`` and ``expected_version``, and raises ``BadInput`` naming the field. Whatever
+it accepts, the log can store and read back (see ``values``). A parsed command knows the
+stream it writes and the streams its decision reads.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from events.errors import BadInput
+from events.errors import BadInput, refuse_bad_text
 from events.values import (
     Value,
     format_instant,
@@ -31,6 +33,8 @@ from events.vocabulary import Rank, Reliability, SourceKind, Stance, source_stre
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 LOCAL_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
 ATTRIBUTE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
+_URL = re.compile(r"https?://\S+")
+MAX_IDEMPOTENCY_KEY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +153,15 @@ Command = (CreateTimeline | RegisterSource | GradeSource | OpenEntry | ReportFac
            | RetractReport | RankReport | MergeEntries)
 
 
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A command with what the writer asked of its append: a retry key, an expected version."""
+
+    command: Command
+    idempotency_key: str | None = None
+    expected_version: int | None = None
+
+
 def streams_read(command: Command) -> list[str]:
     """The streams whose state the decision needs: its own, and the sources a report cites."""
     streams = [command.stream]
@@ -160,7 +173,7 @@ def streams_read(command: Command) -> list[str]:
 
 
 def _pattern(raw: object, pattern: re.Pattern[str], path: str, what: str) -> str:
-    if not isinstance(raw, str) or not pattern.match(raw):
+    if not isinstance(raw, str) or not pattern.fullmatch(raw):
         shown = "nothing" if raw is None else repr(raw)
         raise BadInput(f"{path} must be {what} (got {shown})", field=path)
     return raw
@@ -180,7 +193,7 @@ def _optional_local_id(raw: object, path: str) -> str | None:
 
 def _url(raw: object, path: str) -> str | None:
     text = parse_optional_text(raw, path)
-    if text is not None and not re.match(r"^https?://\S+$", text):
+    if text is not None and not _URL.fullmatch(text):
         raise BadInput(f"{path} must be an http(s) URL (got {text!r})", field=path)
     return text
 
@@ -290,6 +303,24 @@ def parse_command(mutation: str, fields: Mapping[str, Any]) -> Command:
     if unknown:
         raise BadInput(f"{mutation} has no field {unknown[0]!r}", field=unknown[0])
     return parser(fields)
+
+
+def parse_submission(mutation: str, fields: Mapping[str, Any]) -> Submission:
+    """Parse one mutation's input with its control fields (snake_case keys)."""
+    rest = dict(fields)
+    key = rest.pop("idempotency_key", None)
+    expected_version = rest.pop("expected_version", None)
+    if key is not None:
+        if not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+            raise BadInput(f"idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+                           field="idempotencyKey")
+        refuse_bad_text(idempotencyKey=key)
+    if expected_version is not None and (
+            isinstance(expected_version, bool) or not isinstance(expected_version, int)
+            or expected_version < 0):
+        raise BadInput("expectedVersion must be a whole number, 0 or more",
+                       field="expectedVersion")
+    return Submission(parse_command(mutation, rest), key, expected_version)
 
 
 def command_fingerprint(command: Command, actor: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from events.commands import (
     Command,
@@ -25,6 +26,7 @@ from events.commands import (
 )
 from events.errors import BadInput, Conflict, NotFound
 from events.reducer import ReportState, ReportStatus, SourceState, TimelineState
+from events.values import format_instant
 from events.vocabulary import (
     DomainEvent,
     EntriesMerged,
@@ -44,6 +46,10 @@ FIXED_KINDS = {"occurred": "time", "place": "place"}
 
 StreamState = TimelineState | SourceState
 
+# A writer's clock may run a little ahead of the store's; a report from further in the
+# future would supersede the source's real ones, so it is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -51,8 +57,15 @@ class Decision:
     event: DomainEvent
 
 
-def decide(command: Command, states: Mapping[str, StreamState]) -> Decision:
-    """The event ``command`` appends to its stream, given the states of ``streams_read``."""
+def decide(command: Command, states: Mapping[str, StreamState],
+           recorded_at: datetime) -> Decision:
+    """The event ``command`` appends to its stream, given the states of ``streams_read``,
+    when the store records it at ``recorded_at``."""
+    reported_at = getattr(command, "reported_at", None)
+    if reported_at is not None and reported_at > recorded_at + CLOCK_SKEW:
+        raise BadInput(f"reportedAt {format_instant(reported_at)} is in the future: it may "
+                       f"be at most {CLOCK_SKEW.seconds // 60} minutes after the time of "
+                       "recording", field="reportedAt")
     target = states[command.stream]
     if isinstance(command, CreateTimeline):
         return Decision(command.stream, _create_timeline(command, _timeline(target)))

@@ -6,10 +6,12 @@ from __future__ import annotations
 class DomainError(Exception):
     """A command was refused; the message is safe to show to the client."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None,
+                 details: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = details or {}  # more for a client to act on, by name
 
 
 class BadInput(DomainError):
@@ -36,19 +38,29 @@ class StoreUnavailable(DomainError):
     """The database could not be reached; nothing was stored, the client may retry."""
 
 
-def refuse_nul(**values: object) -> None:
-    """PostgreSQL text cannot hold NUL: a string with one is bad input, not a driver error
-    (strings inside lists, tuples and dicts are checked too)."""
+def refuse_bad_text(**values: object) -> None:
+    """PostgreSQL text holds neither NUL nor lone UTF-16 surrogates (UTF-8 cannot encode
+    them): a string with one is bad input, not a driver error. Strings inside lists, tuples
+    and dicts are checked too."""
     for name, value in values.items():
-        if _holds_nul(value):
-            raise BadInput(f"{name} must not contain NUL characters", field=name)
+        problem = _text_problem(value)
+        if problem is not None:
+            raise BadInput(f"{name} must not contain {problem}", field=name)
 
 
-def _holds_nul(value: object) -> bool:
+def _text_problem(value: object) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "NUL characters"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "lone UTF-16 surrogates"
+        return None
+    items: list[object] = []
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return any(_holds_nul(v) for v in value)
-    return False
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    return next((p for p in map(_text_problem, items) if p is not None), None)

@@ -46,7 +46,7 @@ from events.vocabulary import (
     ReportRanked,
     ReportRetracted,
     SourceGraded,
-    event_from_data,
+    decode,
 )
 
 ReportLogEvent = FactReported | ReportCorrected | ReportRetracted
@@ -116,7 +116,7 @@ class TimelineHistory:
 
     def _source_event(self, envelope: Envelope) -> None:
         source_id = envelope.stream.split(":", 1)[1]
-        event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+        event = decode(envelope)
         state = self.sources.setdefault(source_id, SourceState(source_id))
         state.apply(event, Stamp(envelope.position, envelope.recorded_at))
         self._sources.setdefault(source_id, Versions()).set(envelope.position, source_row(state))
@@ -128,7 +128,7 @@ class TimelineHistory:
             self._recompute(envelope.position, touched)
 
     def _timeline_event(self, envelope: Envelope) -> None:
-        event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+        event = decode(envelope)
         position = envelope.position
         self.state.apply(event, Stamp(position, envelope.recorded_at))
         self._version.set(position, position)
@@ -344,7 +344,7 @@ class TimelineHistory:
         known = self._starts.get(id(occurred))
         if known is not None and known[0] is occurred:
             return known[1]
-        span = parse_value(occurred.document["value"])
+        span = parse_value(occurred.document["value"], stored=True)
         start = span.bounds()[0] if isinstance(span, TimeSpan) else None
         self._starts[id(occurred)] = (occurred, start)
         return start

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events.errors import refuse_nul
+from events.errors import refuse_bad_text
 from events.rows import (
     EntryCursor,
     EntryPage,
@@ -24,7 +24,18 @@ _ENTRY_COLUMNS = "timeline, id, title, merged_into, position, occurred_start"
 
 
 def _rows(cls: type[Any], result: Any) -> list[Any]:
-    return [cls(**row._asdict()) for row in result]
+    return [cls(**{name: _in_utc(item) for name, item in row._asdict().items()})
+            for row in result]
+
+
+def _in_utc(item: Any) -> Any:
+    """asyncpg writes the first and the last instant a datetime has (0001-01-01T00:00Z,
+    9999-12-31T23:59:59.999999Z) as PostgreSQL's -infinity and infinity, and reads those
+    back as naive ``datetime.min`` and ``datetime.max``; every other timestamptz comes back
+    in UTC, and so must these."""
+    if isinstance(item, datetime) and item.tzinfo is None:
+        return item.replace(tzinfo=UTC)
+    return item
 
 
 class ReadModel:
@@ -32,7 +43,7 @@ class ReadModel:
         self.engine = engine
 
     async def _fetch(self, cls: type[Any], sql: str, **params: Any) -> list[Any]:
-        refuse_nul(**params)
+        refuse_bad_text(**params)
         async with self.engine.connect() as connection:
             return _rows(cls, await connection.execute(text(sql), params))
 

@@ -16,8 +16,8 @@ from events.errors import Conflict
 from events.facts_projection import FactWriter
 from events.projection import PROJECTION_NAME, Applied, PostgresProjection
 from events.reducer import SourceState, Stamp, TimelineState
-from events.store import APPEND_LOCK_KEY, PostgresEventStore
-from events.vocabulary import event_from_data, source_stream, timeline_stream
+from events.store import APPEND_LOCK_KEY, IdempotencyRecord, PostgresEventStore
+from events.vocabulary import decode, source_stream, timeline_stream
 
 READ_MODEL_TABLES = ("facts", "reports", "entries", "sources", "timelines", "checkpoints")
 
@@ -37,7 +37,7 @@ class _FoldedStreams:
         """Apply a chunk of the log, decoding each event once."""
         batch = []
         for envelope in chunk:
-            event = event_from_data(envelope.type, envelope.schema_version, envelope.data)
+            event = decode(envelope)
             self.state(envelope.stream).apply(event, Stamp(envelope.position,
                                                            envelope.recorded_at))
             batch.append(Applied(envelope, event))
@@ -61,25 +61,30 @@ class _FoldedStreams:
         return state
 
 
-async def rebuild_read_model(store: PostgresEventStore,
-                             on_progress: Callable[[int], None] | None = None) -> int:
-    """Empty the read model and project every event again; returns the events applied."""
+async def restore_with_read_model(store: PostgresEventStore, envelopes: Sequence[Envelope],
+                                  keys: Sequence[IdempotencyRecord],
+                                  on_progress: Callable[[int], None] | None = None) -> int:
+    """Put an exported log back, verbatim, into an empty store and build its read model, in
+    one transaction: a restore that fails leaves the database as it found it."""
     projection = PostgresProjection()
     folded = _FoldedStreams()
-    applied_count = 0
     async with store.session() as session:
         connection = session.connection
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                  {"key": APPEND_LOCK_KEY})
+        if (await connection.execute(text("SELECT 1 FROM events LIMIT 1"))).first():
+            raise Conflict("restore needs an empty database: this one already holds events")
         for table in READ_MODEL_TABLES:
             await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constants)
-        async for chunk in store.chunks():
+        for start in range(0, len(envelopes), CHUNK):
+            chunk = envelopes[start:start + CHUNK]
+            await session.write(chunk, [])
             await projection.apply(session, folded.fold(chunk), folded, facts=False)
-            applied_count += len(chunk)
             if on_progress is not None:
-                on_progress(applied_count)
+                on_progress(start + len(chunk))
+        await session.write([], keys)
         await FactWriter(connection, folded).write_facts(folded.every_fact())
-    return applied_count
+    return len(envelopes)
 
 
 REBUILD_SCHEMA = "chronicle_rebuild"

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.chain import GENESIS_HASH, Envelope
-from events.errors import Conflict, StoreUnavailable, refuse_nul
+from events.errors import StoreUnavailable, refuse_bad_text
 
 # pg_advisory_xact_lock key for appends: the bytes of "chronicl".
 APPEND_LOCK_KEY = 0x6368726F6E69636C
@@ -248,7 +248,7 @@ class PostgresEventStore:
             return int(head.scalar_one())
 
     async def filtered(self, filter: EventFilter, after: int, limit: int) -> list[Envelope]:
-        refuse_nul(stream=filter.stream, types=filter.types)
+        refuse_bad_text(stream=filter.stream, types=filter.types)
         """The raw log in position order, narrowed by ``filter``, keyset-paged by position."""
         clauses = ["position > :after"]
         params: dict[str, Any] = {"after": max(after, filter.after or 0), "limit": limit}
@@ -269,23 +269,10 @@ class PostgresEventStore:
         async with self.engine.connect() as connection:
             return [_envelope(row) for row in await connection.execute(text(sql), params)]
 
-    async def restore(self, envelopes: Sequence[Envelope],
-                      keys: Sequence[IdempotencyRecord]) -> None:
-        """Put an exported log back verbatim, into an empty store only, in one transaction."""
-        async with self.session() as session:
-            connection = session.connection
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                     {"key": APPEND_LOCK_KEY})
-            if (await connection.execute(text("SELECT 1 FROM events LIMIT 1"))).first():
-                raise Conflict("restore needs an empty database: this one already holds events")
-            for start in range(0, len(envelopes), 5000):
-                await session.write(envelopes[start:start + 5000], [])
-            await session.write([], keys)
-
     async def read_timeline_world(self, slug: str, recorded_until: datetime | None = None,
                                   after: int = 0) -> list[Envelope]:
         """A timeline's stream and every source stream, in position order."""
-        refuse_nul(slug=slug)
+        refuse_bad_text(slug=slug)
         params: dict[str, Any] = {"stream": f"timeline:{slug}", "after": after}
         sql = _SELECT_WORLD
         if recorded_until is not None:

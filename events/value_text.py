@@ -16,14 +16,18 @@ flag      ``yes`` or ``no``
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from events.errors import BadInput
 from events.values import Count, Flag, Place, Text, TimeSpan, Value
 
 KINDS = ("count", "time", "place", "text", "flag")
-_NUMBER = re.compile(r"^\d+$")
-_PLACE = re.compile(r"^(?P<name>.*?)\s*@\s*(?P<lat>-?[\d.]+)\s*,\s*(?P<lon>-?[\d.]+)\s*$")
+# ASCII digits, and few enough that int() never meets its limit on long digit strings.
+_NUMBER = re.compile(r"\d{1,19}", re.ASCII)
+_DECIMAL = r"-?\d{1,3}(?:\.\d+)?"
+_PLACE = re.compile(rf"^(?P<name>.*?)\s*@\s*(?P<lat>{_DECIMAL})\s*,\s*(?P<lon>{_DECIMAL})\s*$",
+                    re.ASCII)
 
 
 def value_cell(value: Value) -> tuple[str, str]:
@@ -36,11 +40,16 @@ def value_cell(value: Value) -> tuple[str, str]:
     if isinstance(value, Place):
         if value.lat is None or value.lon is None:
             return "place", value.name
-        return "place", f"{value.name} @ {value.lat:g},{value.lon:g}"
+        return "place", f"{value.name} @ {_decimal(value.lat)},{_decimal(value.lon)}"
     if isinstance(value, Flag):
         return "flag", "yes" if value.value else "no"
     assert isinstance(value, Text)
     return "text", value.value
+
+
+def _decimal(number: float) -> str:
+    """The shortest text that reads back as ``number``, without an exponent (``0.00001``)."""
+    return format(Decimal(repr(number)), "f")
 
 
 def _count_text(count: Count) -> str:
@@ -53,7 +62,7 @@ def _count_text(count: Count) -> str:
 
 def _count(text: str) -> dict[str, int]:
     """``7``, ``5..10``, ``200..``, ``..10`` or ``7 (5..10)``."""
-    refused = BadInput(f"count {text!r} is not like 7, 5..10, 200.., ..10 or 7 (5..10)",
+    refused = BadInput(f"count {text[:40]!r} is not like 7, 5..10, 200.., ..10 or 7 (5..10)",
                        field="value")
     best, _, span = text.strip().partition("(")
     if span:
@@ -64,12 +73,12 @@ def _count(text: str) -> dict[str, int]:
         best, span = "", best
     numbers: dict[str, int] = {}
     if best.strip():
-        if not _NUMBER.match(best.strip()):
+        if not _NUMBER.fullmatch(best.strip()):
             raise refused
         numbers["best"] = int(best)
     if span:
         low, dots, high = span.strip().partition("..")
-        if not dots or not all(_NUMBER.match(n.strip()) for n in (low, high) if n.strip()):
+        if not dots or not all(_NUMBER.fullmatch(n.strip()) for n in (low, high) if n.strip()):
             raise refused
         numbers |= {k: int(v) for k, v in (("low", low), ("high", high)) if v.strip()}
     if not numbers:

@@ -15,7 +15,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from events.errors import BadInput
+from events.errors import BadInput, refuse_bad_text
 
 JsonDict = dict[str, Any]
 E = TypeVar("E", bound=Enum)
@@ -39,15 +39,21 @@ class Precision(Enum):
 _COARSENESS = {p: i for i, p in enumerate(Precision)}
 
 # The shape an ISO 8601 string must have at each precision ("truncated to the precision").
-_TIME_SHAPES: dict[Precision, re.Pattern[str]] = {
-    Precision.YEAR: re.compile(r"^(\d{4})$"),
-    Precision.MONTH: re.compile(r"^(\d{4})-(\d{2})$"),
-    Precision.DAY: re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
-    Precision.HOUR: re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})(?::00)?Z$"),
-    Precision.MINUTE: re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})Z$"),
-    Precision.EXACT: re.compile(
-        r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$"),
+_TIME_PATTERNS = {
+    Precision.YEAR: r"(\d{4})",
+    Precision.MONTH: r"(\d{4})-(\d{2})",
+    Precision.DAY: r"(\d{4})-(\d{2})-(\d{2})",
+    Precision.HOUR: r"(\d{4})-(\d{2})-(\d{2})T(\d{2})(?::00)?Z",
+    Precision.MINUTE: r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})Z",
+    Precision.EXACT: r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z",
 }
+# What a writer may send: ASCII digits, nothing after.
+_TIME_SHAPES = {precision: re.compile(f"^{pattern}\\Z", re.ASCII)
+                for precision, pattern in _TIME_PATTERNS.items()}
+# What earlier versions let into the log (any Unicode digit, a final newline): the log's own
+# values are read with these, so that no stored time ever fails to read.
+_STORED_TIME_SHAPES = {precision: re.compile(f"^{pattern}$")
+                       for precision, pattern in _TIME_PATTERNS.items()}
 
 _TIME_EXAMPLES = {
     Precision.YEAR: "2018",
@@ -147,11 +153,17 @@ Value = Count | Text | TimeSpan | Place | Flag
 
 VALUE_KINDS = ("count", "text", "time", "place", "flag")
 MAX_TEXT_LENGTH = 10_000
-MAX_COUNT = 10**12
+# GraphQL's Int (a signed 32-bit integer) is the type every client reads counts as, so it is
+# also the one range every intake accepts: more people than any death toll or displacement.
+MAX_COUNT = 2**31 - 1
+# Earlier versions accepted counts up to 10^12 (by CSV); the log's own values still read.
+STORED_MAX_COUNT = 10**12
 
 
-def parse_value(raw: object, field: str = "value") -> Value:
-    """Build a value from its one-of form, e.g. ``{"count": {"low": 200}}``."""
+def parse_value(raw: object, field: str = "value", *, stored: bool = False) -> Value:
+    """Build a value from its one-of form, e.g. ``{"count": {"low": 200}}``.
+
+    ``stored`` reads a value from the log, with the looser bounds of earlier versions."""
     if not isinstance(raw, Mapping):
         raise BadInput(f"{field} must be an object with one of {', '.join(VALUE_KINDS)}",
                        field=field)
@@ -167,11 +179,11 @@ def parse_value(raw: object, field: str = "value") -> Value:
     body = raw[kind]
     path = f"{field}.{kind}"
     if kind == "count":
-        return _parse_count(body, path)
+        return _parse_count(body, path, STORED_MAX_COUNT if stored else MAX_COUNT)
     if kind == "text":
         return Text(_text(body, path))
     if kind == "time":
-        return _parse_time(body, path)
+        return _parse_time(body, path, _STORED_TIME_SHAPES if stored else _TIME_SHAPES)
     if kind == "place":
         return _parse_place(body, path)
     if not isinstance(body, bool):
@@ -179,7 +191,7 @@ def parse_value(raw: object, field: str = "value") -> Value:
     return Flag(body)
 
 
-def _parse_count(body: object, path: str) -> Count:
+def _parse_count(body: object, path: str, limit: int) -> Count:
     if not isinstance(body, Mapping):
         raise BadInput(f"{path} must be an object with best, low and/or high", field=path)
     unknown = sorted(set(body) - {"best", "low", "high"})
@@ -190,8 +202,8 @@ def _parse_count(body: object, path: str) -> Count:
         item = body.get(name)
         if item is not None and (isinstance(item, bool) or not isinstance(item, int)):
             raise BadInput(f"{path}.{name} must be a whole number", field=f"{path}.{name}")
-        if item is not None and not 0 <= item <= MAX_COUNT:
-            raise BadInput(f"{path}.{name} must be between 0 and {MAX_COUNT}",
+        if item is not None and not 0 <= item <= limit:
+            raise BadInput(f"{path}.{name} must be between 0 and {limit:,}",
                            field=f"{path}.{name}")
         parts[name] = item
     best, low, high = parts["best"], parts["low"], parts["high"]
@@ -208,7 +220,8 @@ def _parse_count(body: object, path: str) -> Count:
     return Count(best=best, low=low, high=high)
 
 
-def _parse_time(body: object, path: str) -> TimeSpan:
+def _parse_time(body: object, path: str,
+                shapes: Mapping[Precision, re.Pattern[str]]) -> TimeSpan:
     if not isinstance(body, Mapping):
         raise BadInput(f"{path} must be an object with start, precision and optional end",
                        field=path)
@@ -216,20 +229,21 @@ def _parse_time(body: object, path: str) -> TimeSpan:
     if unknown:
         raise BadInput(f"{path}.{unknown[0]} is not a time field", field=f"{path}.{unknown[0]}")
     precision = parse_enum(Precision, body.get("precision"), f"{path}.precision")
-    start = _time_string(body.get("start"), precision, f"{path}.start")
+    start = _time_string(body.get("start"), precision, f"{path}.start", shapes)
     end_raw = body.get("end")
-    end = None if end_raw is None else _time_string(end_raw, precision, f"{path}.end")
+    end = None if end_raw is None else _time_string(end_raw, precision, f"{path}.end", shapes)
     if end is not None and time_bounds(end, precision)[0] < time_bounds(start, precision)[0]:
         raise BadInput(f"{path}.end ({end}) is before {path}.start ({start})",
                        field=f"{path}.end")
     return TimeSpan(start=start, precision=precision, end=end)
 
 
-def _time_string(raw: object, precision: Precision, path: str) -> str:
+def _time_string(raw: object, precision: Precision, path: str,
+                 shapes: Mapping[Precision, re.Pattern[str]]) -> str:
     if not isinstance(raw, str):
         raise BadInput(f"{path} must be an ISO 8601 string like {_TIME_EXAMPLES[precision]}",
                        field=path)
-    if not _TIME_SHAPES[precision].match(raw):
+    if not shapes[precision].match(raw):
         raise BadInput(f"{path} {raw!r} does not match precision {precision.value}; "
                        f"write it like {_TIME_EXAMPLES[precision]}", field=path)
     try:
@@ -246,29 +260,37 @@ def time_bounds(text: str, precision: Precision) -> tuple[datetime, datetime]:
     >>> time_bounds("2018-02", Precision.MONTH)[1].isoformat()
     '2018-03-01T00:00:00+00:00'
     """
-    match = _TIME_SHAPES[precision].match(text)
+    match = _STORED_TIME_SHAPES[precision].match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a {precision.value} time")
-    numbers = [int(g) if g is not None else 0 for g in match.groups()]
-    year, month, day, hour, minute, second = [*numbers, 1, 1, 0, 0, 0, 0][:6]
-    if precision is Precision.YEAR:
-        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    if precision is Precision.MONTH:
-        start = datetime(year, month, 1, tzinfo=UTC)
-        return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    if precision is Precision.DAY:
-        start = datetime(year, month, day, tzinfo=UTC)
-        return start, start + timedelta(days=1)
-    if precision is Precision.HOUR:
-        start = datetime(year, month, day, hour, tzinfo=UTC)
-        return start, start + timedelta(hours=1)
-    if precision is Precision.MINUTE:
-        start = datetime(year, month, day, hour, minute, tzinfo=UTC)
-        return start, start + timedelta(minutes=1)
-    fraction = match.group(7)
+    groups = match.groups()
+    fraction = groups[6] if precision is Precision.EXACT else None
+    fields = [int(g) for g in groups[:6] if g is not None]
+    year, month, day, hour, minute, second = fields + [1, 1, 0, 0, 0][len(fields) - 1:]
     micros = int(fraction.ljust(6, "0")) if fraction else 0
     start = datetime(year, month, day, hour, minute, second, micros, tzinfo=UTC)
-    return start, start + timedelta(microseconds=1)
+    return start, _end_of(start, precision)
+
+
+# The end of time as the log knows it: the last unit of the year 9999 ends here.
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+def _end_of(start: datetime, precision: Precision) -> datetime:
+    """The instant after the unit that begins at ``start``."""
+    try:
+        if precision is Precision.YEAR:
+            return start.replace(year=start.year + 1)
+        if precision is Precision.MONTH:
+            return start.replace(year=start.year + start.month // 12,
+                                 month=start.month % 12 + 1)
+        return start + _UNITS[precision]
+    except (OverflowError, ValueError):  # past 9999-12-31
+        return END_OF_TIME
+
+
+_UNITS = {Precision.DAY: timedelta(days=1), Precision.HOUR: timedelta(hours=1),
+          Precision.MINUTE: timedelta(minutes=1), Precision.EXACT: timedelta(microseconds=1)}
 
 
 def _parse_place(body: object, path: str) -> Place:
@@ -292,14 +314,15 @@ def _coordinate(raw: object, limit: int, path: str) -> float | None:
         raise BadInput(f"{path} must be a number", field=path)
     if not -limit <= raw <= limit:
         raise BadInput(f"{path} must be between -{limit} and {limit}", field=path)
-    return float(raw)
+    # + 0.0 turns -0.0 into 0.0: PostgreSQL's numeric has no negative zero, so the stored
+    # form would differ from the hashed one.
+    return float(raw) + 0.0
 
 
 def _text(raw: object, path: str) -> str:
     if not isinstance(raw, str):
         raise BadInput(f"{path} must be a string", field=path)
-    if "\x00" in raw:
-        raise BadInput(f"{path} must not contain NUL characters", field=path)
+    refuse_bad_text(**{path: raw})
     stripped = raw.strip()
     if not stripped:
         raise BadInput(f"{path} must not be empty", field=path)
@@ -335,7 +358,7 @@ def parse_enum(enum: type[E], raw: object, path: str) -> E:
 
 
 def parse_instant(raw: object, path: str) -> datetime:
-    """An ISO 8601 date-time with a time zone, normalised to UTC."""
+    """An ISO 8601 date-time with a time zone, normalised to UTC, in the years 1 to 9999."""
     if isinstance(raw, datetime):
         value = raw
     elif isinstance(raw, str):
@@ -347,9 +370,26 @@ def parse_instant(raw: object, path: str) -> datetime:
         raise BadInput(f"{path} must be an ISO 8601 date-time", field=path)
     if value.tzinfo is None:
         raise BadInput(f"{path} needs a time zone, e.g. 2018-02-13T15:00:00Z", field=path)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as e:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise BadInput(f"{path} falls outside the years 1 to 9999 in UTC", field=path) from e
+
+
+# The earlier version wrote years below 1000 without zero padding ("1-01-01T00:00:00Z").
+_UNPADDED_YEAR = re.compile(r"^(\d{1,3})-")
+
+
+def parse_stored_instant(raw: object, path: str) -> datetime:
+    """An instant as the log holds it, including the unpadded years of earlier versions
+    (an upcaster on read: the stored text, and so its hash, stays as it was)."""
+    if isinstance(raw, str) and (match := _UNPADDED_YEAR.match(raw)):
+        raw = match[1].zfill(4) + raw[match.end(1):]
+    return parse_instant(raw, path)
 
 
 def format_instant(value: datetime) -> str:
-    """The one text form of an instant in the log: UTC, microseconds, ``Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The one text form of an instant in the log: UTC, microseconds, ``Z``, and a year of
+    four digits (``strftime("%Y")`` does not pad years below 1000)."""
+    utc = value.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S.%f}Z"

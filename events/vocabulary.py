@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from events.errors import BadInput
-from events.values import JsonDict, Value, format_instant, parse_instant, parse_value
+from events.errors import BadInput, DomainError
+from events.values import JsonDict, Value, format_instant, parse_stored_instant, parse_value
 
 
 class Stance(Enum):
@@ -48,6 +48,19 @@ class SourceKind(Enum):
     SOCIAL = "SOCIAL"
     INDIVIDUAL = "INDIVIDUAL"
     OTHER = "OTHER"
+
+
+class StoredEvent(Protocol):
+    """What decoding needs of an envelope."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
 
 
 def timeline_stream(slug: str) -> str:
@@ -192,13 +205,27 @@ def event_from_data(event_type: str, schema_version: int, data: Mapping[str, Any
         if name in _ENUM_FIELDS:
             kwargs[name] = _ENUM_FIELDS[name](item)
         elif name == "reported_at":
-            kwargs[name] = parse_instant(item, name)
+            kwargs[name] = parse_stored_instant(item, name)
         elif name == "value":
-            kwargs[name] = parse_value(item)
+            kwargs[name] = parse_value(item, stored=True)
         else:
             kwargs[name] = item
     event: DomainEvent = cls(**kwargs)
     return event
+
+
+class Unreadable(DomainError):
+    """A stored event that this code cannot read back (a bug to report, never the
+    writer's fault); names its position."""
+
+
+def decode(envelope: StoredEvent) -> DomainEvent:
+    """The domain event a stored envelope holds, or ``Unreadable`` naming its position."""
+    try:
+        return event_from_data(envelope.type, envelope.schema_version, envelope.data)
+    except (BadInput, TypeError, ValueError) as e:
+        raise Unreadable(f"the event at position {envelope.position} cannot be read: "
+                         f"{getattr(e, 'message', e)}") from e
 
 
 def event_types() -> list[str]:

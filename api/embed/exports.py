@@ -20,11 +20,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from api.embed.presenter import EntryCard, TimelinePage, present
+from api.embed.presenter import EntryCard, TimelinePage, present, stored_value
 from api.embed.reading import ReadRefused, read_view
 from events.rows import ReportRow, SourceRow
 from events.value_text import value_cell
-from events.values import Precision, parse_value, time_bounds
+from events.values import Precision, time_bounds
 
 CSV_COLUMNS = (
     "timeline", "entry", "entry_title", "report", "attribute", "kind", "value",
@@ -119,7 +119,7 @@ def csv_rows(page: TimelinePage) -> Iterator[list[str]]:
 
 
 def _csv_row(page: TimelinePage, entry: EntryCard, report: ReportRow) -> list[str]:
-    kind, value = value_cell(parse_value(report.value))
+    kind, value = value_cell(stored_value(report.value))
     source = page.source_rows.get(report.source)
     via = page.source_rows.get(report.via) if report.via else None
     line = entry.lines.get(report.attribute)

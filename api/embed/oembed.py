@@ -4,7 +4,7 @@ address into an iframe (https://oembed.com/, section 2.2)."""
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -63,5 +63,5 @@ def _our_embed(url: str, base: str) -> str | None:
     prefix = ours.path.rstrip("/") + "/embed/"
     if not parts.path.startswith(prefix):
         return None
-    slug = parts.path[len(prefix):]
+    slug = unquote(parts.path[len(prefix):])  # as a browser's address bar shows it
     return slug if slug and "/" not in slug else None

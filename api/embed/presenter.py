@@ -108,12 +108,17 @@ async def _all_entries(view: TimelineView) -> list[EntryRow]:
         after = (last.occurred_start, last.position)
 
 
+def stored_value(data: dict[str, Any]) -> Value:
+    """A value as the log holds it, in the forms earlier versions wrote too."""
+    return parse_value(data, stored=True)
+
+
 async def _card(view: TimelineView, entry: EntryRow,
                 sources: dict[str, SourceRow]) -> EntryCard:
     facts = await settled(view.facts(entry.id))
     reports = await view.reports(entry.id)
     by_id = {r.id: r for r in reports}
-    occurred = next((parse_value(f.document["value"]) for f in facts
+    occurred = next((stored_value(f.document["value"]) for f in facts
                      if f.attribute == "occurred"), None)
     span = occurred if isinstance(occurred, TimeSpan) else None
     return EntryCard(
@@ -127,17 +132,17 @@ async def _card(view: TimelineView, entry: EntryRow,
 def _line(fact: FactRow, reports: dict[str, ReportRow],
           sources: dict[str, SourceRow]) -> FactLine:
     document = fact.document
-    best = parse_value(document["value"])
+    best = stored_value(document["value"])
     label = fact.attribute.replace("_", " ")
     supporting = [j["report"] for j in document["reports"] if j["role"] == "SUPPORTS"]
     sides = [Side(_said(supporting, reports, best), _who(supporting, reports, sources),
                   best=True)]
     for alternative in document["alternatives"]:
         held = alternative["reports"]
-        sides.append(Side(_said(held, reports, parse_value(alternative["value"])),
+        sides.append(Side(_said(held, reports, stored_value(alternative["value"])),
                           _who(held, reports, sources), best=False))
     disputed = bool(document["disputed"])
-    said = [parse_value(reports[j["report"]].value) for j in document["reports"]
+    said = [stored_value(reports[j["report"]].value) for j in document["reports"]
             if j["report"] in reports and j["role"] in ("SUPPORTS", "CONTRADICTS")]
     if not disputed:
         summary = f"{label}: {words(best)}"
@@ -166,7 +171,7 @@ def _said(report_ids: list[str], reports: dict[str, ReportRow], grouped: Value) 
     texts: list[str] = []
     for report_id in report_ids:
         if (report := reports.get(report_id)) is not None:
-            text = words(parse_value(report.value))
+            text = words(stored_value(report.value))
             if text not in texts:
                 texts.append(text)
     return " / ".join(texts) if texts else words(grouped)
@@ -211,7 +216,7 @@ def correction(report: ReportRow, sources: dict[str, SourceRow]) -> str | None:
     if report.changed_at is None or report.status not in ("CORRECTED", "RETRACTED"):
         return None
     day = f"{report.changed_at.day} {report.changed_at:%b %Y}"
-    value = words(parse_value(report.value))
+    value = words(stored_value(report.value))
     who = source_name(report, sources)
     if report.status == "RETRACTED":
         return f"updated {day}: '{value}' ({report.attribute.replace('_', ' ')}) " \

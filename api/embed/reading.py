@@ -8,7 +8,7 @@ from api.auth import bearer_token
 from api.graphql.views import PresentView, SnapshotView, TimelineView
 from api.services import Services
 from events.as_of import Axis
-from events.errors import BadInput, DomainError, refuse_nul
+from events.errors import BadInput, DomainError, refuse_bad_text
 from events.values import parse_instant
 
 
@@ -48,7 +48,7 @@ async def require_reader(request: Request) -> None:
 def checked_slug(slug: str) -> str:
     """A slug from a URL, refused (400) when no timeline could have it."""
     try:
-        refuse_nul(slug=slug)
+        refuse_bad_text(slug=slug)
     except BadInput as e:
         raise ReadRefused(400, e.message) from None
     return slug

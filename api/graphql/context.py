@@ -8,7 +8,6 @@ from typing import Any
 
 from api.auth import Principal, bearer_token
 from api.services import Services
-from events.errors import DomainError
 from events.history_index import TimelineHistory
 from events.read_model import ReadModel
 from events.rows import SourceRow
@@ -22,8 +21,7 @@ class Context:
     response: Any = None
     # Set by the graphql-transport-ws handler from connection_init's payload.
     connection_params: dict[str, Any] | None = None
-    _principal: Principal | DomainError | None = None
-    _principal_checked: bool = False
+    _principal: asyncio.Future[Principal | None] | None = None
     _sources: asyncio.Future[dict[str, SourceRow]] | None = field(default=None)
     _histories: dict[str, TimelineHistory] = field(default_factory=dict)
 
@@ -32,18 +30,16 @@ class Context:
         return self.services.read_model
 
     async def principal(self) -> Principal | None:
-        """The token's principal, None without a token; a bad token raises UNAUTHENTICATED."""
-        if not self._principal_checked:
-            self._principal_checked = True
-            try:
-                token = bearer_token(self._authorization())
-                self._principal = None if token is None else (
-                    await self.services.tokens.principal(token))
-            except DomainError as e:
-                self._principal = e
-        if isinstance(self._principal, DomainError):
-            raise self._principal
-        return self._principal
+        """The token's principal, None without a token; a bad token raises UNAUTHENTICATED.
+        Looked up once per request: resolvers that ask at the same time all wait for that
+        one answer (none sees "no token" while the lookup is under way)."""
+        if self._principal is None:
+            self._principal = asyncio.ensure_future(self._look_up_principal())
+        return await self._principal
+
+    async def _look_up_principal(self) -> Principal | None:
+        token = bearer_token(self._authorization())
+        return None if token is None else await self.services.tokens.principal(token)
 
     def _authorization(self) -> str | None:
         """Over WebSocket, ``connectionParams.authorization`` (browsers cannot set headers

@@ -10,6 +10,7 @@ from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from api.rate_limit import RateLimited
+from events.appender import StoreFailure
 from events.errors import (
     BadInput,
     Conflict,
@@ -19,6 +20,7 @@ from events.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
+from events.vocabulary import Unreadable
 
 log = logging.getLogger("chronicle.errors")
 
@@ -32,6 +34,8 @@ ERROR_CODES: dict[type[DomainError], str] = {
     Forbidden: "FORBIDDEN",
     StoreUnavailable: "UNAVAILABLE",
     RateLimited: "RATE_LIMITED",
+    StoreFailure: "INTERNAL",
+    Unreadable: "INTERNAL",
 }
 
 
@@ -49,6 +53,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         extensions = {"code": code_for(original)}
         if original.field is not None:
             extensions["field"] = original.field
+        extensions.update(original.details)
         return GraphQLError(original.message, nodes=error.nodes, source=error.source,
                             positions=error.positions, path=error.path,
                             extensions=extensions)

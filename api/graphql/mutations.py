@@ -12,28 +12,18 @@ from api.graphql import inputs
 from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
 from api.graphql.views import PresentView, settled
 from events.appender import AppendResult
-from events.commands import parse_command
-from events.errors import BadInput, NotFound, refuse_nul
-
-MAX_IDEMPOTENCY_KEY = 200
+from events.commands import parse_submission
+from events.errors import NotFound
 
 
 async def append(info: Info, mutation: str, given: Any) -> AppendResult:
     """Authorise, parse and append one command; the shared path of every mutation."""
     principal = require_writer(await info.context.principal())
     info.context.services.writes.take(principal.name)
-    fields = inputs.plain(given)
-    refuse_nul(input=fields)  # before the batch: one bad string must not sink the others
-    key = fields.pop("idempotency_key", None)
-    expected_version = fields.pop("expected_version", None)
-    if key is not None and not (isinstance(key, str) and 0 < len(key) <= MAX_IDEMPOTENCY_KEY):
-        raise BadInput(f"idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
-                       field="idempotencyKey")
-    if expected_version is not None and expected_version < 0:
-        raise BadInput("expectedVersion must be 0 or more", field="expectedVersion")
-    command = parse_command(mutation, fields)
+    submission = parse_submission(mutation, inputs.plain(given))
     result: AppendResult = await info.context.services.appender.submit(
-        command, actor=principal.name, idempotency_key=key, expected_version=expected_version)
+        submission.command, actor=principal.name, idempotency_key=submission.idempotency_key,
+        expected_version=submission.expected_version)
     return result
 
 

@@ -217,11 +217,14 @@ def page_of(rows: list[EntryRow], first: int, after: EntryCursor | None,
 _FAR_FUTURE = datetime.max.replace(tzinfo=None)
 
 
-def _sort_key(row: EntryRow) -> tuple[bool, datetime, int]:
-    start = row.occurred_start
-    return (start is None, start.replace(tzinfo=None) if start else _FAR_FUTURE, row.position)
+def _sort_key(row: EntryRow) -> tuple[datetime, int]:
+    return _cursor_key((row.occurred_start, row.position))
 
 
-def _cursor_key(cursor: EntryCursor) -> tuple[bool, datetime, int]:
+def _cursor_key(cursor: EntryCursor) -> tuple[datetime, int]:
+    """The read model's order: by ``coalesce(occurred_start, 'infinity')``, then position.
+    Undated entries come last; the last instant a datetime has (9999-12-31T23:59:59.999999Z)
+    is stored as that same infinity (asyncpg writes it so), so an entry that starts then is
+    ordered among them."""
     start, position = cursor
-    return (start is None, start.replace(tzinfo=None) if start else _FAR_FUTURE, position)
+    return (start.replace(tzinfo=None) if start else _FAR_FUTURE, position)

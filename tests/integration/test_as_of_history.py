@@ -97,3 +97,33 @@ async def test_history_equals_a_full_replay_at_random_times_on_both_clocks(
     assert len(seen) > 5, "the probes should see the story at many different stages"
     log = {e.type for e in await store.read(limit=1000)}
     assert {"ReportCorrected", "ReportRetracted", "ReportRanked", "SourceGraded"} <= log
+
+
+EDGES = """query($asOf: DateTime) { timeline(slug: "khasham", asOf: $asOf) {
+  entries(first: 10) { nodes { id occurred { start } reports { id reportedAt changedAt } } } } }"""
+
+
+async def test_the_present_and_the_history_agree_at_the_first_and_last_instants(
+        api: Api) -> None:
+    # asyncpg writes the first and last instants a datetime has as PostgreSQL's -infinity
+    # and infinity, and reads them back without a time zone.
+    await story(api)
+    await api.ok("reportFact", report("funerals", "occurred", {"time": {
+        "start": "0001", "precision": "YEAR"}}, "mfa", "CLAIMED", "0001-01-01T00:00:00Z"))
+    await api.ok("reportFact", report("tank", "occurred", {"time": {
+        "start": "9999-12-31T23:59:59.999999Z", "precision": "EXACT"}}, "mfa", "CLAIMED",
+        "2018-02-13T00:00:00Z"))
+    await api.ok("reportFact", report("funerals", "weapon", {"text": "jet"}, "bi", "CLAIMED",
+                                      "0001-01-01T00:00:00Z", id="slip"))
+    await api.ok("retractReport", {"timeline": "khasham", "report": "slip", "reason": "a slip",
+                                   "reportedAt": "0001-01-01T00:00:00Z"})
+    now = await api.post(EDGES)
+    at_the_end = await api.post(EDGES, {"asOf": "9999-12-31T23:59:59.999999Z"})
+    assert now == at_the_end
+    entries = now["data"]["timeline"]["entries"]["nodes"]
+    # The undated strike and the tank at the end of time share the read model's infinity.
+    assert [e["id"] for e in entries] == ["funerals", "strike", "tank"]
+    assert entries[0]["reports"] == [
+        {"id": "r1", "reportedAt": "0001-01-01T00:00:00+00:00", "changedAt": None},
+        {"id": "slip", "reportedAt": "0001-01-01T00:00:00+00:00",
+         "changedAt": "0001-01-01T00:00:00+00:00"}]

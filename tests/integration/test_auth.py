@@ -47,6 +47,14 @@ async def test_reads_are_public_unless_the_deployment_requires_a_token(api: Api)
         assert "errors" not in await private.post("{ timelines { slug } }", token=reader)
 
 
+async def test_fields_that_ask_for_the_token_at_once_all_see_it(api: Api) -> None:
+    # The token has not been seen by this process yet, so its lookup waits on the database
+    # while the other root fields ask for it too.
+    body = await api.post("{ timelines { slug } sources { id } verifyLog { ok } }")
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["verifyLog"] == {"ok": True}
+
+
 async def test_writes_over_a_tokens_rate_are_refused_and_not_stored(
         database_url: str) -> None:
     settings = Settings(database_url=database_url, migrate_on_start=False, write_rate=0.01,

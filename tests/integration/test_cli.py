@@ -76,15 +76,21 @@ def test_a_bad_line_names_its_number_and_nothing_is_imported(cli_db: str,
             json.dumps({**bad_value, "input": {**bad_value["input"], "entry": "ghost",
                                                 "value": {"count": {"best": 5}}}})], 3),
         "bad utf-8": ([json.dumps(good), "\udcff"], 2),
+        "lone surrogate": ([json.dumps(good), json.dumps(
+            {**good, "input": {"slug": "k2", "title": "K\ud800"}})], 2),
+        "too deep": ([json.dumps(good), "[" * 100_000], 2),
+        "too long a number": ([json.dumps(good), "9" * 5000], 2),
+        "broken at the end": (["\ufeff" + json.dumps(good)[:-1], json.dumps(good)], 1),
     }
     for name, (lines, line_number) in cases.items():
         path = tmp_path / f"{name}.ndjson"
         path.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
         result = runner.invoke(app, ["import", str(path)])
         assert result.exit_code == 1, (name, result.output)
-        assert f"line {line_number}:" in result.output, (name, result.output)
+        # The command's own exit, not an exception escaping it (that would be a traceback).
+        assert isinstance(result.exception, SystemExit), (name, result.exception)
+        assert f"{path}: line {line_number}: " in result.output, (name, result.output)
         assert "nothing was imported" in result.output
-        assert "Traceback" not in result.output
     assert count(cli_db, "SELECT count(*) FROM events") == 0
 
 
@@ -145,3 +151,23 @@ def test_import_csv_from_the_command_line_names_a_bad_row(cli_db: str, tmp_path:
     # a timeline, two sources, an entry and two reports
     assert count(cli_db, "SELECT count(*) FROM events") == 6
     assert count(cli_db, "SELECT count(*) FROM sources WHERE kind = 'OTHER'") == 2
+
+
+def test_import_csv_reads_a_spreadsheet_s_byte_order_mark_and_refuses_a_misspelt_source(
+        cli_db: str, tmp_path: Path) -> None:
+    header = "timeline,entry,attribute,kind,value,source,source_name,stance,reported_at\n"
+    row = "k,strike,killed,count,{value},{source},{name},CLAIMED,2018-02-15T12:00:00Z\n"
+    path = tmp_path / "excel.csv"
+    path.write_text(header + row.format(value=5, source="mfa", name="Foreign Ministry")
+                    + row.format(value=7, source="mfaa", name=""), encoding="utf-8-sig")
+    result = runner.invoke(app, ["import", "--csv", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert f"{path}: line 3: no source 'mfaa'" in result.output
+    assert "source_name" in result.output and "nothing was imported" in result.output
+    assert count(cli_db, "SELECT count(*) FROM events") == 0
+
+    path.write_text(header + row.format(value=5, source="mfa", name="Foreign Ministry")
+                    + row.format(value=7, source="mfa", name=""), encoding="utf-8-sig")
+    result = runner.invoke(app, ["import", "--csv", str(path)])
+    assert result.exit_code == 0, result.output
+    assert count(cli_db, "SELECT count(*) FROM reports") == 2

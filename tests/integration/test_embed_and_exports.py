@@ -182,9 +182,9 @@ async def test_a_bad_csv_row_is_refused_with_its_line_and_nothing_is_stored(
         empty: Api, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
-        "timeline,entry,attribute,kind,value,source,stance,reported_at\n"
-        "t,e,killed,count,5,s,CLAIMED,2018-02-08T00:00:00Z\n"
-        "t,e,killed,count,lots,s,CLAIMED,2018-02-08T00:00:00Z\n", encoding="utf-8")
+        "timeline,entry,attribute,kind,value,source,source_name,stance,reported_at\n"
+        "t,e,killed,count,5,s,S,CLAIMED,2018-02-08T00:00:00Z\n"
+        "t,e,killed,count,lots,s,S,CLAIMED,2018-02-08T00:00:00Z\n", encoding="utf-8")
     with pytest.raises(ImportError_) as refused:
         await import_csv(empty.services, path, actor="csv", progress=False)
     assert refused.value.line == 3 and "lots" in refused.value.message
@@ -219,3 +219,11 @@ async def test_newsroom_text_is_escaped_everywhere_it_is_shown(api: Api) -> None
         assert "&lt;script&gt;" in html
     slides = (await api.client.get("/export/xss/timelinejs.json")).json()
     assert "<script>" not in slides["title"]["text"]["headline"]
+
+
+async def test_oembed_reads_an_embed_address_as_a_browser_writes_it(demo: Api) -> None:
+    # Percent-encoded, as an address bar or a CMS may hand it over (and as a slug an earlier
+    # version let in, with a final newline, must be).
+    url = f"{BASE}/embed/{SLUG.replace('-', '%2D')}"
+    response = await demo.client.get("/oembed", params={"url": url})
+    assert response.status_code == 200 and response.json()["title"].startswith("Khasham")

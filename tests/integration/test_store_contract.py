@@ -10,13 +10,20 @@ import pytest
 
 from api.database import create_engine
 from api.settings import Settings
-from events.appender import Appender, BatchRefused, Submission
+from events.appender import Appender, BatchRefused, StoreFailure
 from events.chain import verify_chain
-from events.commands import Command, CreateTimeline, OpenEntry, RegisterSource, ReportFact
+from events.commands import (
+    Command,
+    CreateTimeline,
+    OpenEntry,
+    RegisterSource,
+    ReportFact,
+    Submission,
+)
 from events.errors import Conflict, NotFound, StoreUnavailable
 from events.projection import PostgresProjection
 from events.store import EventStore, MemoryEventStore, PostgresEventStore
-from events.values import Count
+from events.values import Count, Text
 from events.vocabulary import SourceKind, Stance
 from tests.databases import Databases
 
@@ -101,6 +108,31 @@ async def test_a_refused_command_fails_alone(appender: Appender) -> None:
                                     return_exceptions=True)
     assert isinstance(outcomes[1], NotFound)
     assert len(await appender.store.read()) == 5
+
+
+def report_saying(text: str) -> ReportFact:
+    """A report built past the gate (which refuses such text), as a bug upstream might."""
+    return ReportFact(timeline="t", entry="e", attribute="said", value=Text(text),
+                      source="s", stance=Stance.CLAIMED, reported_at=REPORTED)
+
+
+async def test_a_command_the_store_cannot_take_fails_alone_in_its_batch(
+        appender: Appender) -> None:
+    await setup(appender)
+    unstorable = ["\ud800 lone surrogate"]  # fails hashing, before the database
+    if isinstance(appender.store, PostgresEventStore):
+        unstorable.append("NUL \x00 inside")  # jsonb refuses it at the insert
+    good = [appender.submit(report(n), actor="desk") for n in range(40)]
+    bad = [appender.submit(report_saying(text), actor="desk")
+           for text in unstorable for _ in range(3)]
+    outcomes = await asyncio.gather(*good[:20], *bad, *good[20:], return_exceptions=True)
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == len(bad)
+    assert all(isinstance(f, StoreFailure) for f in failed), failed
+    stored = await appender.store.read()
+    assert len(stored) == len(SETUP) + len(good)
+    assert verify_chain(stored).ok
+    assert max(appender.batch_sizes) > 1  # they really were batched together
 
 
 async def test_append_all_stores_everything_or_nothing(appender: Appender) -> None:

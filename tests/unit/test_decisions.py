@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,7 +40,7 @@ class World:
     def run(self, mutation: str, **fields: object) -> object:
         command = parse_command(mutation, fields)
         states = {s: self.state(s) for s in streams_read(command)}
-        decision = decide(command, states)
+        decision = decide(command, states, T0 + timedelta(days=365))
         self.position += 1
         self.state(decision.stream).apply(decision.event, Stamp(self.position, T0))
         return decision.event

@@ -35,8 +35,8 @@ spans = st.builds(lambda d: TimeSpan(start=d.isoformat(), precision=Precision.DA
 names = st.text(st.characters(whitelist_categories=("L", "N", "Zs"), whitelist_characters="-,'"),
                 min_size=1, max_size=30).map(str.strip).filter(bool)
 places = st.builds(Place, name=names) | st.builds(
-    Place, name=names, lat=st.floats(-90, 90).map(lambda f: round(f, 3)),
-    lon=st.floats(-180, 180).map(lambda f: round(f, 3)))
+    Place, name=names, lat=st.floats(-90, 90).map(lambda f: f + 0.0),  # the gate's -0.0
+    lon=st.floats(-180, 180).map(lambda f: f + 0.0))
 texts = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=40)
 values = counts() | spans | places | st.builds(Flag, st.booleans()) | st.builds(
     Text, texts.filter(lambda t: t.strip() == t and t))  # the domain refuses NUL

@@ -1,0 +1,247 @@
+"""Every intake says where what it refuses went wrong, and stores nothing of it.
+
+The NDJSON and CSV imports name the line (and, for broken JSON, the column, as an editor
+counts it); GraphQL over HTTP answers a request it cannot read with a GraphQL error in JSON,
+keeping the HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.csv_import import import_csv
+from api.importer import ImportError_, import_file
+from events.errors import BadInput
+from tests.integration.conftest import Api
+
+BOM = "\ufeff"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+TIMELINE = {"mutation": "createTimeline", "input": {"slug": "k", "title": "K"}}
+CSV_HEADER = "timeline,entry,attribute,kind,value,source,source_name,source_grade,via," \
+             "via_name,stance,reported_at\n"
+
+
+def ndjson(path: Path, *lines: str, ending: str = "\n", bom: bool = False) -> Path:
+    path.write_text((BOM if bom else "") + "".join(f"{line}{ending}" for line in lines),
+                    encoding="utf-8", newline="")
+    return path
+
+
+def csv_row(source: str, source_name: str = "", *, source_grade: str = "", via: str = "",
+            via_name: str = "", value: str = "5") -> str:
+    return (f"k,strike,killed,count,{value},{source},{source_name},{source_grade},{via},"
+            f"{via_name},CLAIMED,2018-02-08T00:00:00Z\n")
+
+
+async def refusal(api: Api, path: Path, *, spreadsheet: bool = False) -> ImportError_:
+    read = import_csv if spreadsheet else import_file
+    with pytest.raises(ImportError_) as refused:
+        await read(api.services, path, actor="test", progress=False)
+    assert await api.event_count() == 0
+    return refused.value
+
+
+# --- NDJSON ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("title", "mutation", "key", "field", "problem"), [
+    ("K\ud800", "createTimeline", None, "title", "must not contain lone UTF-16 surrogates"),
+    ("K", "createTimeline\udfff", None, "mutation", "unknown mutation"),
+    ("K", "createTimeline", "key-\ud800", "idempotencyKey",
+     "must not contain lone UTF-16 surrogates"),
+])
+async def test_an_ndjson_line_with_a_lone_surrogate_is_refused_by_its_line(
+        api: Api, tmp_path: Path, title: str, mutation: str, key: str | None, field: str,
+        problem: str) -> None:
+    fields: dict[str, Any] = {"slug": "k2", "title": title}
+    if key is not None:
+        fields["idempotencyKey"] = key
+    # json.dumps writes a lone surrogate as its escape, \ud800: the file itself is UTF-8.
+    line = json.dumps({"mutation": mutation, "input": fields})
+    assert "\\ud" in line
+    refused = await refusal(api, ndjson(tmp_path / "s.ndjson", json.dumps(TIMELINE), line))
+    assert refused.line == 2 and refused.field == field
+    assert refused.message.startswith("line 2: ") and problem in refused.message
+
+
+BROKEN_LINES = [
+    # (the line, where its JSON breaks: the text the column must point at, or None at its end)
+    ('{"mutation": "createTimeline", "input": {"slug": "k2", "title": "K"}', None),
+    ('{"mutation": "createTimeline", "input": {"slug": "k2" "title": "K"}}', '"title"'),
+    ('  {"mutation": "createTimeline", "input": {"slug": "k2", "title": K}}', "K}}"),
+    ('{"mutation": "createTimeline", "input": {}} trailing', "trailing"),
+]
+
+
+@pytest.mark.parametrize(("line", "at"), BROKEN_LINES)
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+async def test_broken_json_is_named_by_its_line_and_the_column_an_editor_shows(
+        api: Api, tmp_path: Path, line: str, at: str | None, ending: str) -> None:
+    column = len(line) + 1 if at is None else line.index(at) + 1
+    path = ndjson(tmp_path / "broken.ndjson", json.dumps(TIMELINE), "", line,
+                  json.dumps(TIMELINE), ending=ending)
+    refused = await refusal(api, path)
+    assert refused.line == 3
+    assert refused.message.startswith("line 3: not valid JSON (")
+    assert refused.message.endswith(f" at column {column})")
+
+
+async def test_a_byte_order_mark_opening_an_ndjson_file_is_read_and_not_counted_as_a_column(
+        api: Api, tmp_path: Path) -> None:
+    opened = {"mutation": "openEntry", "input": {"timeline": "k", "id": "e", "title": "E"}}
+    path = ndjson(tmp_path / "bom.ndjson", json.dumps(TIMELINE), json.dumps(opened), bom=True)
+    assert await import_file(api.services, path, actor="test", progress=False) == 2
+
+    broken = ndjson(tmp_path / "broken.ndjson", '{"mutation": x}', bom=True)
+    with pytest.raises(ImportError_) as refused:
+        await import_file(api.services, broken, actor="test", progress=False)
+    assert refused.value.message == "line 1: not valid JSON (Expecting value at column 14)"
+
+
+async def test_bytes_that_are_not_utf8_are_named_by_their_line_and_column(
+        api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.ndjson"
+    path.write_bytes(json.dumps(TIMELINE).encode() + b'\n{"mutation": "caf\xe9"}\n')
+    refused = await refusal(api, path)
+    assert refused.message == "line 2: not valid UTF-8 (at column 18)"
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"mutation": "createTimeline", "input": {"slug": "k2", "title": ' + "9" * 5000 + "}}",
+     "digits"),
+])
+async def test_json_beyond_what_the_parser_takes_is_refused_by_its_line(
+        api: Api, tmp_path: Path, line: str, problem: str) -> None:
+    refused = await refusal(api, ndjson(tmp_path / "big.ndjson", json.dumps(TIMELINE), line))
+    assert refused.line == 2
+    assert problem in refused.message
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+async def test_a_csv_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(
+        api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text(CSV_HEADER + csv_row("mfa", "Foreign Ministry"), encoding="utf-8-sig")
+    assert path.read_bytes().startswith(BOM.encode())
+    # a timeline, a source, an entry and a report
+    assert await import_csv(api.services, path, actor="test", progress=False) == 4
+    assert await api.scalar("SELECT name FROM sources WHERE id = 'mfa'") == "Foreign Ministry"
+
+
+@pytest.mark.parametrize(("row", "column"), [
+    (csv_row("mfaa"), "source"),
+    (csv_row("mfa", via="ghost"), "via"),
+    (csv_row("mfa", via="ghost", via_name="  "), "via"),
+])
+async def test_a_source_neither_known_nor_named_is_refused_by_its_line(
+        api: Api, tmp_path: Path, row: str, column: str) -> None:
+    path = tmp_path / "typo.csv"
+    path.write_text(CSV_HEADER + csv_row("mfa", "Foreign Ministry") + row, encoding="utf-8")
+    refused = await refusal(api, path, spreadsheet=True)
+    assert refused.line == 3 and refused.field == column
+    assert f"{column}_name" in refused.message
+    assert await api.scalar("SELECT count(*) FROM sources") == 0
+
+
+async def test_a_named_source_is_registered_once_and_a_known_one_needs_no_name(
+        api: Api, tmp_path: Path) -> None:
+    await api.ok("registerSource", {"id": "pentagon", "name": "Pentagon", "kind": "MILITARY"})
+    path = tmp_path / "sources.csv"
+    path.write_text(CSV_HEADER
+                    + csv_row("pentagon", value="3")
+                    + csv_row("outlets", "Several outlets", source_grade="C", via="pentagon")
+                    + csv_row("outlets", value="7", via="wire", via_name="A wire service"),
+                    encoding="utf-8")
+    await import_csv(api.services, path, actor="test", progress=False)
+    sources = [(s.id, s.name, s.kind, s.reliability)
+               for s in await api.services.read_model.sources()]
+    assert sources == [("outlets", "Several outlets", "OTHER", "C"),
+                       ("pentagon", "Pentagon", "MILITARY", None),
+                       ("wire", "A wire service", "OTHER", None)]
+    assert await api.scalar("SELECT count(*) FROM reports") == 3
+
+
+@pytest.mark.parametrize(("bad_row", "problem"), [
+    (csv_row("mfa", "Minist\xe8re").encode("latin-1"), "not UTF-8"),
+    (csv_row("mfa", "x" * 200_000).encode(), "field larger than field limit"),
+])
+async def test_a_row_that_cannot_be_read_is_refused_by_its_line(
+        api: Api, tmp_path: Path, bad_row: bytes, problem: str) -> None:
+    path = tmp_path / "unreadable.csv"
+    path.write_bytes((CSV_HEADER + csv_row("mfa", "Foreign Ministry")
+                      + csv_row("afp", "Agence France-Presse")).encode() + bad_row
+                     + csv_row("mfa").encode())
+    refused = await refusal(api, path, spreadsheet=True)
+    assert refused.line == 4 and problem in refused.message
+
+
+@pytest.mark.parametrize("read", [import_file, import_csv])
+async def test_a_file_that_cannot_be_read_is_a_domain_error_not_an_os_error(
+        api: Api, tmp_path: Path, read: Any) -> None:
+    with pytest.raises(BadInput, match=r"cannot read the file \(Is a directory\)"):
+        await read(api.services, tmp_path, actor="test", progress=False)
+
+
+# --- GraphQL over HTTP -------------------------------------------------------------------
+
+JSON_BODY = {"content-type": "application/json"}
+QUERY = '{"query": "{ __typename }"}'
+MALFORMED = [
+    # (method, body, headers, params, status, code)
+    ("POST", "{not json", JSON_BODY, None, 400, "BAD_INPUT"),
+    ("POST", '"a string"', JSON_BODY, None, 400, "BAD_INPUT"),
+    ("POST", "null", JSON_BODY, None, 400, "BAD_INPUT"),
+    ("POST", f"[{QUERY}]", JSON_BODY, None, 400, "BAD_INPUT"),
+    ("POST", QUERY, {"content-type": "text/plain"}, None, 400, "BAD_INPUT"),
+    ("POST", QUERY, {}, None, 400, "BAD_INPUT"),
+    ("POST", "{}", JSON_BODY, None, 400, "BAD_INPUT"),
+    ("POST", '{"query": 5}', JSON_BODY, None, 400, "BAD_INPUT"),
+    ("POST", '{"query": "{ __typename }", "variables": [1]}', JSON_BODY, None, 400,
+     "BAD_INPUT"),
+    ("POST", '{"query": "{ __typename }", "operationName": {"x": 1}}', JSON_BODY, None, 400,
+     "BAD_INPUT"),
+    ("GET", "", {}, {"variables": "{}"}, 400, "BAD_INPUT"),
+    ("GET", "", {}, {"query": 'mutation { createTimeline(input: {slug: "t", title: "T"}) '
+                              "{ event { position } } }"}, 405, "METHOD_NOT_ALLOWED"),
+    ("HEAD", "", {}, {"query": "{ __typename }"}, 405, "METHOD_NOT_ALLOWED"),
+]
+
+
+def assert_graphql_refusal(response: httpx.Response, status: int, code: str,
+                           media_type: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] == media_type
+    if status == 405:
+        assert response.headers["allow"] == "GET, POST"
+    if response.request.method == "HEAD":
+        return
+    body = response.json()
+    assert set(body) == {"errors"}
+    [error] = body["errors"]
+    assert error["message"] and error["extensions"] == {"code": code}
+
+
+@pytest.mark.parametrize(("method", "body", "headers", "params", "status", "code"), MALFORMED)
+@pytest.mark.parametrize("accept", ["application/json", GRAPHQL_RESPONSE, ""])
+async def test_a_request_graphql_cannot_read_is_answered_with_a_graphql_error(
+        api: Api, method: str, body: str, headers: dict[str, str],
+        params: dict[str, str] | None, status: int, code: str, accept: str) -> None:
+    response = await api.client.request(method, "/graphql", content=body.encode(),
+                                        headers=headers | {"accept": accept}, params=params)
+    media_type = GRAPHQL_RESPONSE if accept == GRAPHQL_RESPONSE else "application/json"
+    assert_graphql_refusal(response, status, code, media_type)
+    assert await api.event_count() == 0
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+async def test_the_graphql_endpoint_refuses_other_methods_with_a_json_405(
+        api: Api, method: str) -> None:
+    response = await api.client.request(method, "/graphql", content=QUERY.encode(),
+                                        headers=JSON_BODY | {"accept": GRAPHQL_RESPONSE})
+    assert_graphql_refusal(response, 405, "METHOD_NOT_ALLOWED", GRAPHQL_RESPONSE)
