@@ -21,6 +21,7 @@ from api.embed.exports import csv_export, timelinejs_export
 from api.embed.live import live
 from api.embed.oembed import oembed
 from api.embed.pages import embed, home
+from api.graphql import ide
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
 from api.health import healthz, readyz
 from api.metrics import metrics_endpoint
@@ -81,8 +82,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"error": "not found"}, status_code=404)
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # the view answers other methods: a JSON 405
         WebSocketRoute("/graphql", graphql),
+        ide.mount(),  # GraphiQL's bundle, at /graphql/ide
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
@@ -99,9 +101,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def worker_app() -> Starlette:
     """The app of one ``chronicle serve --workers N`` process: its own logging, then the
-    app, both from the environment."""
-    configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"))
-    return create_app()
+    app, both from the environment; each worker says when it is ready."""
+    configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"),
+                      os.environ.get("CHRONICLE_LOG_LEVEL"))
+    app = create_app()
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def announced(app: Starlette) -> AsyncIterator[None]:
+        async with started(app):
+            log.info("worker %d is ready", os.getpid())
+            yield
+
+    app.router.lifespan_context = announced
+    return app
 
 
 def middleware(settings: Settings) -> list[Middleware]:

@@ -5,6 +5,11 @@ that takes one (its default when the query gives none): ``entries(first: 500) { 
 facts { reports { id } } } }`` costs about 500 × 4 and is refused long before it would be
 executed 500 times over. Every refusal is a ``QUERY_TOO_COMPLEX`` error that says which
 limit and by how much.
+
+Introspection (an operation that selects only ``__schema``, ``__type`` and ``__typename``)
+is bounded by the schema, not by these limits: GraphiQL's and graphql-js's own queries are
+13 to 15 fields deep. What could make one expensive is a list of the schema nested in another
+(``types { fields { type { fields { type { fields … } } } } }``), so that alone is capped.
 """
 
 from __future__ import annotations
@@ -59,6 +64,11 @@ def check(schema: GraphQLSchema, document: DocumentNode, operation_name: str | N
                  if isinstance(d, FragmentDefinitionNode)}
     measure = _Measure()
     for operation in _operations(document, operation_name):
+        if _introspection_only(operation.selection_set, fragments):
+            refusal = _nested_schema_lists(operation.selection_set, fragments, 0, ())
+            if refusal is not None:
+                return refusal
+            continue
         root = schema.get_root_type(operation.operation)
         walk = _Walk(schema, fragments, variables or {}, limits, measure)
         walk.selections(operation.selection_set, root.name if root else None, 1, 1, ())
@@ -73,6 +83,54 @@ def _operations(document: DocumentNode,
         if isinstance(definition, OperationDefinitionNode) and (
                 name is None or (definition.name is not None and definition.name.value == name)):
             yield definition
+
+
+# The fields of __Schema, __Type and __Field that list parts of the schema.
+_SCHEMA_LISTS = frozenset({"types", "directives", "fields", "inputFields", "interfaces",
+                           "possibleTypes", "enumValues", "args"})
+# The standard queries nest three (types → fields → args); one more is room for variants.
+MAX_NESTED_SCHEMA_LISTS = 4
+
+
+def _introspection_only(selection_set: SelectionSetNode,
+                        fragments: Mapping[str, FragmentDefinitionNode]) -> bool:
+    """True when every root field is a meta field (``__schema``, ``__type``, …)."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if not selection.name.value.startswith("__"):
+                return False
+        elif isinstance(selection, InlineFragmentNode):
+            if not _introspection_only(selection.selection_set, fragments):
+                return False
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is None or not _introspection_only(fragment.selection_set, fragments):
+                return False
+    return True
+
+
+def _nested_schema_lists(selection_set: SelectionSetNode | None,
+                         fragments: Mapping[str, FragmentDefinitionNode], nested: int,
+                         spread: tuple[str, ...]) -> GraphQLError | None:
+    if selection_set is None:
+        return None
+    for selection in selection_set.selections:
+        inner, here, names = None, nested, spread
+        if isinstance(selection, FieldNode):
+            inner = selection.selection_set
+            here = nested + (selection.name.value in _SCHEMA_LISTS)
+            if here > MAX_NESTED_SCHEMA_LISTS:
+                return too_complex(f"The introspection nests lists of the schema {here} deep; "
+                                   f"at most {MAX_NESTED_SCHEMA_LISTS} are allowed.")
+        elif isinstance(selection, InlineFragmentNode):
+            inner = selection.selection_set
+        elif isinstance(selection, FragmentSpreadNode) and (
+                (name := selection.name.value) not in spread and name in fragments):
+            inner, names = fragments[name].selection_set, (*spread, name)
+        refusal = _nested_schema_lists(inner, fragments, here, names)
+        if refusal is not None:
+            return refusal
+    return None
 
 
 class _Walk:

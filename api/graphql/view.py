@@ -5,6 +5,9 @@
   that fails before execution (parse, validation, variables) is a 400 without ``data``, as
   the GraphQL-over-HTTP spec asks; ``application/json`` clients keep the 200 they expect.
 - GET answers carry an ``ETag`` and answer 304 to ``If-None-Match``.
+- A request refused before it reaches GraphQL (a body that is not a JSON object, a content
+  type or method it does not take, no query) keeps its 4xx status but is answered as a
+  GraphQL error (``BAD_INPUT``, or ``METHOD_NOT_ALLOWED`` with ``Allow``), not plain text.
 - WebSockets are acknowledged only with a valid token, when one is given or required.
 """
 
@@ -18,7 +21,9 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -26,6 +31,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.documents import SHA256, sha256_of
+from api.graphql import ide
 from api.graphql.context import Context
 from api.graphql.errors import TOO_COMPLEX, code_for
 from api.graphql.limits import QueryLimits, prescan
@@ -33,10 +39,13 @@ from api.graphql.response_cache import EncodedResult, ResponseCache, cache_key
 from api.graphql.schema import build_schema
 from api.services import Services
 from api.settings import Settings
-from events.errors import BadInput, DomainError, refuse_nul
+from events.errors import BadInput, DomainError, refuse_bad_text
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+ALLOWED_METHODS = "GET, POST"
+# The code of a request refused before it reaches GraphQL, by its HTTP status.
+REFUSAL_CODES = {400: "BAD_INPUT", 405: "METHOD_NOT_ALLOWED"}
 
 
 class Refused(Exception):
@@ -68,9 +77,42 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", keep_alive=True,
                          keep_alive_interval=15,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-                         max_subscriptions_per_connection=settings.max_subscriptions_per_connection)
+                         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+                         # Browser apps allowed over HTTP may subscribe too ("*": any).
+                         allowed_origins=settings.cors_origins)
         self.holder = holder
         self.answers = ResponseCache()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's, except that a refused HTTP request is answered as a GraphQL error."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as e:
+            response = self._refusal(request, e)
+        await response(scope, receive, send)
+
+    def _refusal(self, request: Request, refused: HTTPException) -> Response:
+        error = {"message": refused.reason,
+                 "extensions": {"code": REFUSAL_CODES.get(refused.status_code, "BAD_REQUEST")}}
+        headers = {"allow": ALLOWED_METHODS} if refused.status_code == 405 else None
+        return Response(self.encode_json({"errors": [error]}), status_code=refused.status_code,
+                        media_type=_media_type(request.headers.get("accept")), headers=headers)
+
+    async def parse_http_body(self, request_adapter: Any) -> Any:
+        try:
+            return await super().parse_http_body(request_adapter)
+        except AttributeError as e:
+            # Strawberry reads the decoded body with ``.get``, which JSON other than an
+            # object (a string, a number, null) does not have.
+            raise HTTPException(400, "the request body must be a JSON object") from e
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from Chronicle's own bundle, not from a CDN: it works offline."""
+        return ide.page()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """GraphiQL for a browser opening /graphql; not for a persisted query sent by GET
@@ -122,7 +164,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         refused where the value is used), a known persisted query, the token and alias
         limits."""
         try:
-            refuse_nul(query=request_data.query, variables=request_data.variables)
+            refuse_bad_text(query=request_data.query, variables=request_data.variables)
         except BadInput as e:
             raise Refused("BAD_INPUT", e.message) from None
         request_data = await self._persisted(context, request_data)

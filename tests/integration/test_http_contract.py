@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from graphql import build_client_schema, get_introspection_query
 from sqlalchemy import event
 
 from api.settings import Settings
@@ -84,6 +85,34 @@ async def test_introspection_can_be_switched_off(api: Api, strict: Api) -> None:
     refused = await strict.post(query)
     assert code(refused) == "BAD_INPUT"
     assert "introspection" in refused["errors"][0]["message"]
+
+
+def standard_introspections() -> list[str]:
+    """The introspection queries tools send: graphql-core's (as graphql-js's
+    getIntrospectionQuery) with every option GraphiQL, code generators and schemathesis
+    turn on, and a bare one."""
+    everything = {"descriptions": True, "specified_by_url": True,
+                  "directive_is_repeatable": True, "schema_description": True,
+                  "input_value_deprecation": True}
+    return [get_introspection_query(**everything), get_introspection_query()]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+async def test_introspection_is_not_refused_by_the_limits_for_data(
+        strict: Api, api: Api, which: int) -> None:
+    query = standard_introspections()[which]
+    body = await api.post(query)
+    assert "errors" not in body, body["errors"]
+    schema = build_client_schema(body["data"])
+    assert schema.query_type is not None and "timeline" in schema.query_type.fields
+    assert code(await strict.post(query)) == "BAD_INPUT"  # switched off stays off
+
+
+async def test_an_introspection_nesting_the_schema_in_itself_is_refused(api: Api) -> None:
+    nested = "{ __schema { types { " + "fields { type { " * 4 + "name" + " } }" * 4 + " } } }"
+    body = await api.post(nested)
+    assert code(body) == "QUERY_TOO_COMPLEX"
+    assert "nests lists of the schema" in body["errors"][0]["message"]
 
 
 async def test_graphql_response_json_answers_request_errors_with_400_and_no_data(

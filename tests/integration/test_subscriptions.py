@@ -157,6 +157,21 @@ async def test_a_deployment_that_requires_read_tokens_refuses_anonymous_sockets(
             assert (await client.next_data("log"))["events"]["position"] == 1
 
 
+async def test_browser_apps_on_the_cors_origins_may_subscribe_others_may_not(
+        api: Api, url: str, database_url: str) -> None:
+    async with GraphQLWs(url, origin="https://any.example"):  # the default: "*"
+        pass
+    settings = Settings(database_url=database_url, migrate_on_start=False,
+                        cors_origins=("https://news.example",))
+    async with running_api(settings) as listed, served(listed.app) as ws_url:
+        async with GraphQLWs(ws_url, origin="https://news.example") as client:
+            await client.subscribe("log", EVENTS, {"after": 0})
+        with pytest.raises(Rejected) as refused:
+            async with GraphQLWs(ws_url, origin="https://elsewhere.example"):
+                pass
+        assert refused.value.code == 403
+
+
 async def test_subscriptions_per_connection_are_capped(database_url: str) -> None:
     settings = Settings(database_url=database_url, migrate_on_start=False,
                         max_subscriptions_per_connection=2)

@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 import websockets
 from starlette.applications import Starlette
+from websockets.typing import Origin
 
 
 def free_port() -> int:
@@ -48,13 +49,20 @@ class Rejected(Exception):
 
 
 class GraphQLWs:
-    def __init__(self, url: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, params: dict[str, Any] | None = None,
+                 origin: str | None = None) -> None:
         self.url = url
         self.params = params or {}
+        self.origin = origin  # as a browser page on that origin sends it
         self.messages: dict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
 
     async def __aenter__(self) -> GraphQLWs:
-        self.socket = await websockets.connect(self.url, subprotocols=["graphql-transport-ws"])
+        try:
+            self.socket = await websockets.connect(
+                self.url, subprotocols=["graphql-transport-ws"],
+                origin=None if self.origin is None else Origin(self.origin))
+        except websockets.InvalidStatus as e:
+            raise Rejected(e.response.status_code, "handshake refused") from None
         await self._send({"type": "connection_init", "payload": self.params})
         try:
             ack = json.loads(await asyncio.wait_for(self.socket.recv(), 10))
