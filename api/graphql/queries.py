@@ -15,7 +15,20 @@ from api.graphql.views import PresentView, SnapshotView, timeline_view
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
 from events.history_index import changed_facts
-from events.values import parse_instant
+from events.values import format_instant, parse_instant
+
+
+async def _not_yet_recorded(info: Info, slug: str, as_of: datetime) -> None:
+    """A timeline that exists now but not at ``as_of`` on Chronicle's own clock: say when
+    it was recorded, and where to look for what had been reported by then."""
+    now = await info.context.read_model.timeline(slug)
+    if now is None:
+        return
+    recorded = format_instant(now.created_at)
+    raise NotFound(f"timeline {slug!r} was first recorded in Chronicle at {recorded}, after "
+                   f"{format_instant(parse_instant(as_of, 'asOf'))}; for what had been "
+                   "reported by then, ask with axis: REPORTED", field="asOf",
+                   details={"recordedAt": recorded, "hint": "axis: REPORTED"})
 
 
 @strawberry.type
@@ -35,6 +48,8 @@ class Query(LogQuery, NodeQuery):
         await require_reader(info)
         view = await timeline_view(info.context, slug, as_of, axis)
         row = await view.row()
+        if row is None and as_of is not None and axis is Axis.RECORDED:
+            await _not_yet_recorded(info, slug, as_of)
         return None if row is None else Timeline.from_row(row, view)
 
     @strawberry.field(description="Every fact whose value, range, dispute or status differs "

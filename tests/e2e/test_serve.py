@@ -121,3 +121,33 @@ async def forty_reports(url: str, writer: str) -> list[int]:
             return int(body["data"]["reportFact"]["event"]["position"])
 
         return list(await asyncio.gather(*(one(i) for i in range(40))))
+
+
+def test_serve_says_ready_only_once_it_answers_and_keeps_the_chatter_quiet(
+        embedded_env: dict[str, str]) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "chronicle"), "serve", "--demo", "--port", str(port)], env=embedded_env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            said.append(line)
+            if "Chronicle is ready on" in line:
+                break
+        else:
+            raise AssertionError(f"serve never said it was ready: {''.join(said)}")
+        # No retry: the moment it says so, it answers.
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        output = "".join(said)
+        assert f"http://127.0.0.1:{port}/graphql" in output
+        assert "importing the demo timeline" in output  # what it is doing meanwhile
+        for chatter in ("initdb", "setup plugin", "Running upgrade", "Waiting for application",
+                        "XDG_RUNTIME_DIR"):
+            assert chatter not in output, output
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()

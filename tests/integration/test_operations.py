@@ -6,12 +6,12 @@ import asyncio
 import json
 import re
 
-import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from api.observability import JsonLines, WithRequestId
-from tests.databases import Databases
+from tests.databases import admin_connection
 from tests.integration.conftest import Api
 
 
@@ -37,9 +37,8 @@ async def test_not_ready_while_the_read_model_is_behind(seeded: Api) -> None:
 
 async def test_not_ready_while_the_database_is_gone_and_ready_again_after(
         seeded: Api, database_url: str) -> None:
-    name = database_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(Databases.plain(database_url.rsplit("/", 1)[0] +
-                                                  "/postgres"))
+    name = make_url(database_url).database
+    admin = await admin_connection(database_url)
     try:
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

@@ -89,3 +89,22 @@ async def test_a_fact_keeps_its_history_with_the_event_that_changed_it(api: Api)
     ]
     positions = [v["event"]["position"] for v in versions]
     assert positions == sorted(positions)
+
+
+async def test_as_of_before_a_timeline_was_recorded_says_when_and_where_to_look(
+        api: Api) -> None:
+    await story(api)
+    query = """query($asOf: DateTime, $axis: Axis) {
+      timeline(slug: "khasham", asOf: $asOf, axis: $axis) { slug } }"""
+    early = await api.post(query, {"asOf": "2018-02-10T00:00:00Z"})
+    assert early["data"]["timeline"] is None
+    [error] = early["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["extensions"]["hint"] == "axis: REPORTED"
+    assert error["extensions"]["recordedAt"].startswith(str(datetime.now().year))
+    assert "first recorded in Chronicle at" in error["message"]
+    reported = await api.post(query, {"asOf": "2018-02-10T00:00:00Z", "axis": "REPORTED"})
+    assert reported == {"data": {"timeline": {"slug": "khasham"}}}
+    unknown = await api.post('{ timeline(slug: "nowhere", asOf: "2018-02-10T00:00:00Z") '
+                             '{ slug } }')
+    assert unknown == {"data": {"timeline": None}}
