@@ -3,8 +3,8 @@
 Creates a throwaway database, serves Chronicle on it (``chronicle serve``), appends
 ``--events`` facts from ``--clients`` concurrent HTTP clients, checks the log holds exactly
 what was acknowledged, then measures single-row INSERT transactions from as many raw asyncpg
-connections into a scratch table shaped like ``shared/peers/pg_limits.py``'s
-``limit_events``, and runs ``shared/peers/eventsourcing_peer.py`` (the ``eventsourcing``
+connections into the scratch table ``limit_events`` of ``bench/peers/pg_limits.py``, and
+runs ``bench/peers/eventsourcing_peer.py`` (the ``eventsourcing``
 library saving one event per transaction) on the same database. Prints the figures and
 appends a line to ``bench/results.md``.
 
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import importlib.util
-import json
 import os
 import re
 import statistics
@@ -27,7 +25,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +49,13 @@ from _harness import (
     throwaway_database,
     write_summary,
 )
+from peers import pg_limits
 
 RESULTS_HEADER = (
     "# Append benchmark (W2)\n\n"
     "`python bench/appends.py`: reportFact over HTTP vs raw asyncpg single-row INSERT "
     "transactions from as many connections, and vs the `eventsourcing` library saving one "
-    "event per transaction from one connection (`shared/peers/eventsourcing_peer.py`; rows "
+    "event per transaction from one connection (`bench/peers/eventsourcing_peer.py`; rows "
     "before its column: not measured), same PostgreSQL, same run. Goals: ≥ 0.3× raw, "
     "≥ 3× eventsourcing.\n\n"
     "| date (UTC) | commit | cores | clients | events | Chronicle ev/s | raw asyncpg ev/s "
@@ -67,7 +65,7 @@ RESULTS_HEADER = (
 # Issue 7's goals for W2, as multiples of each peer's events/s.
 GOAL_RAW = 0.3
 GOAL_EVENTSOURCING = 3.0
-EVENTSOURCING_PEER = BENCH_DIR.parent.parent / "shared" / "peers" / "eventsourcing_peer.py"
+EVENTSOURCING_PEER = BENCH_DIR / "peers" / "eventsourcing_peer.py"
 EVENTSOURCING_FIGURE = "single_txn_1conn_events_per_s"
 EVENTSOURCING_TIMEOUT = 600.0
 # Reports spread over the shape of a real timeline (W1's 200 entries × 5 facts), from four
@@ -86,24 +84,8 @@ REPORT_FACT = """
 mutation($input: ReportFactInput!) { reportFact(input: $input) { event { position } } }
 """
 
-# The peer: pg_limits.py's table and its single-row INSERT, replicated (that file runs on
-# import). The table lives in the throwaway database and is dropped after the measurement.
-PEER_DDL = """
-CREATE TABLE limit_events (
-  position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  stream_id uuid NOT NULL,
-  version int NOT NULL,
-  type text NOT NULL,
-  payload jsonb NOT NULL,
-  metadata jsonb NOT NULL,
-  occurred_at timestamptz,
-  recorded_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (stream_id, version)
-)
-"""
-PEER_INSERT = ("INSERT INTO limit_events(stream_id,version,type,payload,metadata,occurred_at) "
-               "VALUES($1,3,$2,$3::jsonb,$4::jsonb,$5)")
-PeerRow = tuple[uuid.UUID, str, str, str, dt.datetime]
+# The raw peer is pg_limits.py's: its table, its rows and its single-row INSERT. The table
+# lives in the throwaway database and is dropped after the measurement.
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,43 +189,23 @@ async def batch_sizes(dsn: str, after: int) -> list[int]:
 
 # --- the raw asyncpg peer ---------------------------------------------------------------
 
-def peer_rows(n: int) -> Iterator[PeerRow]:
-    now = dt.datetime.now(dt.UTC)
-    for i in range(n):
-        payload = {"entry": f"e{i % 500}", "attribute": "casualties.killed",
-                   "value": {"low": 5, "high": 200},
-                   "quote": "The Russian Foreign Ministry has confirmed the death of five "
-                            "Russian nationals", "precision": "day"}
-        meta = {"source": "ru-mfa", "reported_at": now.isoformat(), "actor": "ingest",
-                "idempotency_key": str(uuid.uuid4())}
-        yield uuid.uuid4(), "FactReported", json.dumps(payload), json.dumps(meta), now
-
-
-async def insert_rows(pool: asyncpg.Pool, rows: list[PeerRow], clients: int) -> Phase:
+async def insert_rows(pool: asyncpg.Pool, rows: list[pg_limits.Row], clients: int) -> Phase:
     """One transaction per row, ``clients`` connections each taking every clients-th row."""
-    latencies: list[float] = []
-
-    async def worker(chunk: list[PeerRow]) -> None:
-        async with pool.acquire() as connection:
-            for row in chunk:
-                started = time.perf_counter()
-                await connection.execute(PEER_INSERT, *row)
-                latencies.append(time.perf_counter() - started)
-
     started = time.perf_counter()
-    await asyncio.gather(*(worker(rows[k::clients]) for k in range(clients)))
+    latencies = await pg_limits.insert_concurrently(pool, rows, clients)
     return Phase(len(rows), time.perf_counter() - started, latencies)
 
 
 async def raw_inserts(dsn: str, count: int, clients: int, warmup: int) -> Phase:
     pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
     try:
-        await pool.execute(PEER_DDL)
+        async with pool.acquire() as connection:
+            await pg_limits.create_table(connection)
         try:
-            await insert_rows(pool, list(peer_rows(warmup)), clients)
-            return await insert_rows(pool, list(peer_rows(count)), clients)
+            await insert_rows(pool, pg_limits.rows(warmup), clients)
+            return await insert_rows(pool, pg_limits.rows(count), clients)
         finally:
-            await pool.execute("DROP TABLE limit_events")
+            await pool.execute(f"DROP TABLE {pg_limits.TABLE}")
     finally:
         await pool.close()
 

@@ -6,7 +6,7 @@ Writes one NDJSON file (one timeline, the 8 graded sources, 200 entries, then ``
 the expected events at positions 1..N and the read model every report. The peer, in the same
 run on the same server: asyncpg ``copy_records_to_table`` of the very rows the import stored
 into a scratch table ``LIKE events INCLUDING ALL`` (same columns, constraints and indexes),
-best of two; and, for information, COPY of as many rows into ``shared/peers/pg_limits.py``'s
+best of two; and, for information, COPY of as many rows into ``bench/peers/pg_limits.py``'s
 ``limit_events``. Prints the figures and appends a line to ``bench/results.md``.
 
 usage: python bench/bulk_import.py [--dsn DSN] [--reports 100000] [--json PATH] [--no-record]
@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
-import json
 import os
 import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +47,7 @@ from _harness import (
     throwaway_database,
     write_summary,
 )
+from peers import pg_limits
 
 RESULTS_HEADER = (
     "# Bulk import (W5)\n\n"
@@ -70,22 +68,6 @@ SCRATCH = "bench_copy_events"
 # and graded, the entries.
 SET_UP_EVENTS = 1 + 2 * len(SOURCES) + ENTRIES
 
-# pg_limits.py's table and rows, replicated (that file runs on import), for information.
-LIMIT_DDL = """
-CREATE TABLE limit_events (
-  position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  stream_id uuid NOT NULL,
-  version int NOT NULL,
-  type text NOT NULL,
-  payload jsonb NOT NULL,
-  metadata jsonb NOT NULL,
-  occurred_at timestamptz,
-  recorded_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (stream_id, version)
-)
-"""
-LIMIT_COLUMNS = ("stream_id", "version", "type", "payload", "metadata", "occurred_at")
-LimitRow = tuple[uuid.UUID, int, str, str, str, dt.datetime]
 
 
 # --- the story --------------------------------------------------------------------------
@@ -223,22 +205,6 @@ async def copy_events(dsn: str) -> list[Copied]:
     return [await copy_rows(dsn, ddl, SCRATCH, columns, records) for _ in range(COPY_RUNS)]
 
 
-def limit_rows(n: int) -> list[LimitRow]:
-    """``pg_limits.py``'s rows: a short FactReported payload and metadata."""
-    now = dt.datetime.now(dt.UTC)
-    rows = []
-    for i in range(n):
-        payload = {"entry": f"e{i % 500}", "attribute": "casualties.killed",
-                   "value": {"low": 5, "high": 200},
-                   "quote": "The Russian Foreign Ministry has confirmed the death of five "
-                            "Russian nationals", "precision": "day"}
-        meta = {"source": "ru-mfa", "reported_at": now.isoformat(), "actor": "ingest",
-                "idempotency_key": str(uuid.uuid4())}
-        rows.append((uuid.uuid4(), 1, "FactReported", json.dumps(payload), json.dumps(meta),
-                     now))
-    return rows
-
-
 # --- the run ----------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -267,8 +233,8 @@ async def measure(dsn: str, path: Path, empty: Path, reports: int) -> Figures:
         print(f"  imported {imported.events:,} events in {imported.seconds:.1f}s",
               file=sys.stderr)
         copies = await copy_events(database)
-        limit = await copy_rows(database, LIMIT_DDL, "limit_events", LIMIT_COLUMNS,
-                                limit_rows(imported.events))
+        limit = await copy_rows(database, pg_limits.DDL, pg_limits.TABLE, pg_limits.COLUMNS,
+                                pg_limits.rows(imported.events))
     return Figures(reports, imported, copies, limit)
 
 

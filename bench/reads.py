@@ -8,7 +8,7 @@ entries, one seed report per entry and attribute, so every entry has its 5 facts
 connections POSTing the same query for ``--warmup`` untimed then ``--duration`` timed
 seconds, then the same with a new variable in every request, which the response cache cannot
 answer (informational). Then, on a fresh throwaway database, the same load on PostGraphile 5
-serving ``shared/peers/postgraphile/schema.sql`` with its ``query.json``. One server at a
+serving ``bench/peers/postgraphile/schema.sql`` with its ``query.json``. One server at a
 time. Any non-2xx, error, timeout or answer that differs from the first fails the run.
 Prints requests/s, p50/p99 and the ratio Chronicle / PostGraphile, and appends a line to
 ``bench/results.md``.
@@ -28,7 +28,6 @@ import os
 import random
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -80,7 +79,7 @@ RESULTS_HEADER = (
     "each fact's attribute, value, range, dispute and status) in one GraphQL query, the same "
     "POST repeated by `connections` autocannon connections for `seconds` after a 3 s warm-up: "
     "Chronicle (`chronicle serve`, one seed report per fact plus `reports`), then PostGraphile 5 "
-    "on `shared/peers/postgraphile` (`query.json`), same PostgreSQL, one at a time. "
+    "on `bench/peers/postgraphile` (`query.json`), same PostgreSQL, one at a time. "
     "Requests/s (answered ÷ seconds) and latency ms p50 / p99; ratio = Chronicle / "
     "PostGraphile req/s. Uncached: Chronicle again with a new variable in every request, so its "
     "response cache never answers (informational, no warm-up). Bytes: one answer's size, "
@@ -95,11 +94,12 @@ SEED = 2018
 SLUG = "bench"
 PROBE_READS = 20  # sequential reads per variant of the cache probe
 NODE_DIR = BENCH_DIR / "node"
-PEER_DIR = BENCH_DIR.parent.parent / "shared" / "peers" / "postgraphile"
-PEER_PID_FILE = Path("/tmp/peer_pgl.pid")
-PEER_LOG = Path("/tmp/peer_pgl5/log")  # where run.sh sends PostGraphile 5's output
-PEER_INSTALL_TIMEOUT = 900.0  # run.sh installs postgraphile@5 and node@22 on its first run
-PEER_START_TIMEOUT = 60.0
+PEER_DIR = BENCH_DIR / "peers" / "postgraphile"
+# What bench/node's npm project must hold: the load generator, PostGraphile 5, and Node 22
+# (the npm package ``node``), which PostGraphile 5 needs and the machine may not have.
+NODE_PACKAGES = ("autocannon", "postgraphile", "node")
+NODE_INSTALL_TIMEOUT = 900.0
+PEER_START_TIMEOUT = 60.0  # loading schema.sql, then PostGraphile building its schema
 
 # The selection of the peer's query.json, as far as Chronicle's schema has it: the peer's
 # `occurredOn` is Chronicle's `occurred`, its `best` (JSON) the `value` union; Chronicle's
@@ -190,10 +190,11 @@ def node_command() -> list[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise BenchError("node and npm must be on PATH (autocannon runs on Node)")
-    if not (NODE_DIR / "node_modules" / "autocannon").is_dir():
-        print("installing autocannon into bench/node (npm ci) ...", flush=True)
+    if not all((NODE_DIR / "node_modules" / name).is_dir() for name in NODE_PACKAGES):
+        print(f"installing {', '.join(NODE_PACKAGES)} into bench/node (npm ci) ...", flush=True)
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR,
-                              capture_output=True, text=True, check=False)
+                              capture_output=True, text=True, timeout=NODE_INSTALL_TIMEOUT,
+                              check=False)
         if done.returncode:
             raise BenchError(f"npm ci in {NODE_DIR} failed:\n{done.stderr[-2000:]}")
     return [node, str(NODE_DIR / "load.mjs")]
@@ -344,50 +345,30 @@ async def run_chronicle(args: argparse.Namespace, node: list[str], log: Path,
 
 # --- PostGraphile -----------------------------------------------------------------------
 
-def peer_pid(port: int) -> int:
-    """The pid run.sh left in ``PEER_PID_FILE``, if it is our PostGraphile (on ``port``)."""
-    pid = int(PEER_PID_FILE.read_text().strip())
+def peer_log(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+
+
+async def stop_peer(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL after 10 s (serve.py became PostGraphile: it is our child)."""
+    if process.returncode is not None:
+        return
+    process.terminate()
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except FileNotFoundError:
-        raise BenchError(f"PostGraphile (pid {pid}) exited at once:\n{peer_log()}") from None
-    if not any(b"postgraphile" in part for part in cmdline) or str(port).encode() not in cmdline:
-        raise BenchError(f"{PEER_PID_FILE} names pid {pid}, not our PostGraphile on port {port}: "
-                         f"{b' '.join(cmdline).decode(errors='replace')[:300]}")
-    return pid
+        await asyncio.wait_for(process.wait(), 10)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
-def peer_log() -> str:
-    return PEER_LOG.read_text(errors="replace")[-3000:] if PEER_LOG.exists() else "(no log)"
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, exited but not reaped yet, does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-async def stop_peer(pid: int) -> None:
-    """SIGTERM, then SIGKILL after 10 s; run.sh's server is not our child, so poll."""
-    for sig, polls in ((signal.SIGTERM, 100), (signal.SIGKILL, 50)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        for _ in range(polls):
-            if not alive(pid):
-                return
-            await asyncio.sleep(0.1)
-    raise BenchError(f"PostGraphile (pid {pid}) did not stop")
-
-
-async def wait_peer(url: str, body: str, pid: int) -> None:
+async def wait_peer(url: str, body: str, process: asyncio.subprocess.Process,
+                    log: Path) -> None:
     deadline = time.monotonic() + PEER_START_TIMEOUT
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as client:
         while time.monotonic() < deadline:
-            if not alive(pid):
-                raise BenchError(f"PostGraphile exited:\n{peer_log()}")
+            if process.returncode is not None:
+                raise BenchError(f"PostGraphile exited with {process.returncode}:\n"
+                                 f"{peer_log(log)}")
             with contextlib.suppress(httpx.TransportError):
                 response = await client.post(url, content=body,
                                              headers={"content-type": "application/json"})
@@ -395,38 +376,30 @@ async def wait_peer(url: str, body: str, pid: int) -> None:
                     return
             await asyncio.sleep(0.3)
     raise BenchError(f"PostGraphile did not answer within {PEER_START_TIMEOUT:.0f}s:\n"
-                     f"{peer_log()}")
+                     f"{peer_log(log)}")
 
 
 @contextlib.asynccontextmanager
-async def postgraphile(peer_dir: Path, dsn: str, body: str) -> AsyncIterator[str]:
-    """``run.sh DSN PORT 5`` (which loads schema.sql into ``dsn``); yield the GraphQL URL,
-    stop the server however we leave."""
+async def postgraphile(peer_dir: Path, dsn: str, body: str, log: Path) -> AsyncIterator[str]:
+    """``serve.py DSN PORT``, which loads schema.sql into ``dsn`` and then becomes PostGraphile
+    5 (from bench/node); yield the GraphQL URL, stop the server however we leave."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        "sh", str(peer_dir / "run.sh"), dsn, str(port), "5", stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), PEER_INSTALL_TIMEOUT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    if process.returncode != 0:
-        raise BenchError(f"run.sh exited with {process.returncode}: {output.decode()[-2000:]}")
-    pid = peer_pid(port)
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(peer_dir / "serve.py"), dsn, str(port),
+            stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/graphql"
-        await wait_peer(url, body, pid)
+        await wait_peer(url, body, process, log)
         yield url
     finally:
-        await stop_peer(pid)
+        await stop_peer(process)
 
 
-async def run_peer(args: argparse.Namespace, node: list[str]) -> Side:
+async def run_peer(args: argparse.Namespace, node: list[str], directory: Path) -> Side:
     body = (args.peer_dir / "query.json").read_text().strip()
     async with throwaway_database(args.dsn) as dsn, \
-            postgraphile(args.peer_dir, dsn, body) as url:
+            postgraphile(args.peer_dir, dsn, body, directory / "postgraphile.log") as url:
         side, _ = await load_side("PostGraphile", node, url, body, peer_shape, args)
     return side
 
@@ -449,7 +422,7 @@ class Figures:
 async def measure(args: argparse.Namespace, log: Path, directory: Path) -> Figures:
     node = node_command()
     chronicle = await run_chronicle(args, node, log, directory)
-    peer = await run_peer(args, node)
+    peer = await run_peer(args, node, directory)
     return Figures(args.reports, args.connections, args.duration, chronicle, peer)
 
 
@@ -548,13 +521,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-uncached", dest="uncached", action="store_false",
                         help="skip Chronicle's load with a new variable per request")
     parser.add_argument("--peer-dir", type=Path, default=PEER_DIR,
-                        help="where PostGraphile's run.sh, schema.sql and query.json are")
+                        help="where the PostGraphile peer's serve.py, schema.sql and "
+                        "query.json are")
     add_suite_options(parser)
     args = parser.parse_args()
     if args.reports < 1 or args.connections < 1 or args.duration < 1 or args.warmup < 1:
         parser.error("--reports, --connections, --duration and --warmup must be at least 1")
-    if not (args.peer_dir / "run.sh").is_file():
-        parser.error(f"no run.sh in {args.peer_dir}")
+    missing = [name for name in ("serve.py", "schema.sql", "query.json")
+               if not (args.peer_dir / name).is_file()]
+    if missing:
+        parser.error(f"no {', '.join(missing)} in {args.peer_dir}")
     return args
 
 

@@ -5,7 +5,7 @@ first), about ``--events`` events: 5 timelines × 200 entries × 5 attributes, 8
 sources, ``reportFact`` lines with some corrections, retractions and ranks mixed in. Then,
 twice each and alternating, times ``replay_read_model`` in this process (rebuild beside the
 live read model, swap it in) and raw asyncpg streaming the same ``events`` table through a
-server-side cursor, json-decoding each ``data`` (``shared/peers/pg_limits.py``'s replay
+server-side cursor, json-decoding each ``data`` (``bench/peers/pg_limits.py``'s replay
 figure). Checks the rebuilt read model equals the one the import projected, prints the
 figures and appends a line to ``bench/results.md``.
 

@@ -19,8 +19,14 @@
   other origins, horizontal scrolling, DOM probes, axe-core violations, keyboard focus.
 - ``timelinejs_check(export_url)`` loads a TimelineJS export in TimelineJS itself
   (timelinejs_check.mjs) and returns how it rendered.
+- ``client_cache_check(script, ...)`` runs apollo_cache.mjs or urql_cache.mjs: a frontend
+  client's normalized cache, a timelineChanged subscription and one write; returns what the
+  cache held before and after.
+- ``graphiql_check(graphql_url, query)`` uses Chronicle's GraphiQL as a person would
+  (graphiql_check.mjs): the editor, the docs explorer, a query run, every request made.
 
-  Both raise ChromiumMissing without the browser (CHROMIUM, default /usr/bin/chromium).
+  browser_check, timelinejs_check and graphiql_check raise ChromiumMissing without the
+  browser (CHROMIUM, default /usr/bin/chromium).
 """
 
 from __future__ import annotations
@@ -169,6 +175,27 @@ def timelinejs_check(export_url: str, *, screenshot: Path | None = None,
     return _run_browser_script("timelinejs_check.mjs", args, timeout)
 
 
+def graphiql_check(graphql_url: str, query: str, *, authorization: str | None = None,
+                   screenshot: Path | None = None, timeout: float = 90) -> dict[str, Any]:
+    """graphiql_check.mjs: opens ``graphql_url`` in chromium, waits for GraphiQL's editor,
+    opens the documentation explorer and its query root type, puts ``authorization`` in the
+    headers editor if given, and runs ``query``; each step may take 30 s.
+
+    The report: ``status``, ``csp``, ``editor``, ``docs_button``, ``root_types`` (e.g.
+    ``"query: Query"``), ``query_fields``, ``docs_error``, ``result`` (the response editor's
+    text), ``graphql_posts`` (``authorization``, ``operation``), ``requests`` (every one the
+    page made: ``url``, ``method``, ``resource_type``), ``step`` and ``step_error`` (where it
+    stopped, or None), and ``console``, ``page_errors``, ``external_requests``,
+    ``failed_requests`` as in ``browser_check``. See the header of graphiql_check.mjs.
+    """
+    args = ["--url", graphql_url, "--query", query]
+    if authorization is not None:
+        args += ["--authorization", authorization]
+    if screenshot is not None:
+        args += ["--screenshot", str(screenshot)]
+    return _run_browser_script("graphiql_check.mjs", args, timeout)
+
+
 _EOF = object()
 
 
@@ -276,3 +303,41 @@ class Subscription:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+# Node flags per client script: Apollo's development build warns about cache misconfiguration.
+_CLIENT_NODE_FLAGS = {"apollo_cache.mjs": ["--conditions=development"], "urql_cache.mjs": []}
+
+
+def client_cache_check(script: str, *, http_url: str, ws_url: str, token: str, timeline: str,
+                       entry: str, attribute: str, report: dict[str, Any],
+                       timeout: float = 60) -> dict[str, Any]:
+    """``node script``, one of apollo_cache.mjs and urql_cache.mjs (see their headers): two
+    clients, one configured as README.md shows and one with the library's default keys, query
+    ``timeline``, subscribe to ``timelineChanged``, and the configured one sends ``report``
+    (a ReportFactInput, with an ``id``) over HTTP with ``token``.
+
+    The report: ``written`` (the event), ``configured`` and ``default``, each with the fact
+    (``entry``, ``attribute``) as the query first read it (``before``), as the subscription
+    pushed it (``pushed``) and as the cache read it right after (``cached``), and for
+    ``configured`` as the watched query emitted it (``watched``); and ``warnings`` the
+    library logged, plus script-specific fields. Raises RuntimeError with the script's
+    stderr when it fails or times out.
+    """
+    args = ["--http", http_url, "--ws", ws_url, "--token", token, "--timeline", timeline,
+            "--entry", entry, "--attribute", attribute, "--report", json.dumps(report),
+            "--timeout-ms", str(int(timeout * 1000) // 2)]
+    command = [executable("node"), *_CLIENT_NODE_FLAGS[script], str(NODE_DIR / script), *args]
+    try:
+        result = subprocess.run(command, cwd=NODE_DIR, capture_output=True, text=True,
+                                timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr
+        raise RuntimeError(f"{script} did not finish in {timeout} s\nstderr: {stderr or ''}"
+                           ) from None
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} exited {result.returncode}: {result.stdout}\n"
+                           f"stderr: {result.stderr}")
+    observed: dict[str, Any] = json.loads(result.stdout)
+    return observed
+
