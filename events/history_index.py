@@ -36,7 +36,7 @@ from events.timeline_facts import (
     facts_touched,
     source_info,
 )
-from events.values import TimeSpan, parse_value
+from events.values import TimeSpan, stored_value
 from events.versions import Versions
 from events.vocabulary import (
     EntriesMerged,
@@ -344,7 +344,7 @@ class TimelineHistory:
         known = self._starts.get(id(occurred))
         if known is not None and known[0] is occurred:
             return known[1]
-        span = parse_value(occurred.document["value"], stored=True)
+        span = stored_value(occurred.document["value"])
         start = span.bounds()[0] if isinstance(span, TimeSpan) else None
         self._starts[id(occurred)] = (occurred, start)
         return start

@@ -191,6 +191,12 @@ def parse_value(raw: object, field: str = "value", *, stored: bool = False) -> V
     return Flag(body)
 
 
+def stored_value(raw: object) -> Value:
+    """A value as the log and the read model hold it, in the forms earlier versions wrote
+    too; every read path decodes values with this, never with the writer's stricter rules."""
+    return parse_value(raw, stored=True)
+
+
 def _parse_count(body: object, path: str, limit: int) -> Count:
     if not isinstance(body, Mapping):
         raise BadInput(f"{path} must be an object with best, low and/or high", field=path)

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, ClassVar, Protocol
 
 from events.errors import BadInput, DomainError
-from events.values import JsonDict, Value, format_instant, parse_stored_instant, parse_value
+from events.values import JsonDict, Value, format_instant, parse_stored_instant, stored_value
 
 
 class Stance(Enum):
@@ -207,7 +207,7 @@ def event_from_data(event_type: str, schema_version: int, data: Mapping[str, Any
         elif name == "reported_at":
             kwargs[name] = parse_stored_instant(item, name)
         elif name == "value":
-            kwargs[name] = parse_value(item, stored=True)
+            kwargs[name] = stored_value(item)
         else:
             kwargs[name] = item
     event: DomainEvent = cls(**kwargs)

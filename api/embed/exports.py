@@ -20,11 +20,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from api.embed.presenter import EntryCard, TimelinePage, present, stored_value
+from api.embed.presenter import EntryCard, TimelinePage, present
 from api.embed.reading import ReadRefused, read_view
 from events.rows import ReportRow, SourceRow
 from events.value_text import value_cell
-from events.values import Precision, time_bounds
+from events.values import Precision, stored_value, time_bounds
 
 CSV_COLUMNS = (
     "timeline", "entry", "entry_title", "report", "attribute", "kind", "value",

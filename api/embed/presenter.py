@@ -14,7 +14,7 @@ from typing import Any
 from api.graphql.views import TimelineView, settled
 from events.policy import describe
 from events.rows import EntryRow, FactRow, ReportRow, SourceRow
-from events.values import Count, Precision, TimeSpan, Value, parse_value, time_bounds
+from events.values import Count, Precision, TimeSpan, Value, stored_value, time_bounds
 
 PAGE = 500
 
@@ -106,11 +106,6 @@ async def _all_entries(view: TimelineView) -> list[EntryRow]:
             return rows
         last = page.entries[-1]
         after = (last.occurred_start, last.position)
-
-
-def stored_value(data: dict[str, Any]) -> Value:
-    """A value as the log holds it, in the forms earlier versions wrote too."""
-    return parse_value(data, stored=True)
 
 
 async def _card(view: TimelineView, entry: EntryRow,

@@ -33,6 +33,15 @@ def node_modules() -> Path:
     return node_tools.NODE_DIR / "node_modules"
 
 
+@pytest.fixture
+def chromium(node_modules: Path) -> str:
+    """Debian's chromium; without it the test fails and says how to install it."""
+    try:
+        return node_tools.chromium()
+    except node_tools.ChromiumMissing as e:
+        pytest.fail(str(e), pytrace=False)
+
+
 def _admin_dsn(database_url: str) -> str:
     """DATABASE_URL as asyncpg takes it, whatever driver it names."""
     url = make_url(database_url).set(drivername="postgresql")

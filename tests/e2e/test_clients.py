@@ -10,7 +10,6 @@ is the block between ``// README: <name>`` and ``// README: end`` in each, word 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,17 +54,6 @@ BEFORE = {"best": 5, "disputed": False, "status": "SINGLE_SOURCE",
 # 40 (weight 1.0) outweighs 5 (ungraded F 0.5 x claimed 0.7 = 0.35), which still disputes it.
 AFTER = {"best": 40, "disputed": True, "status": "CONTESTED",
          "reports": {"ministry-5": "CONTRADICTS", "observatory-40": "SUPPORTS"}}
-
-
-@pytest.fixture
-def client_tools(request: pytest.FixtureRequest) -> Path:
-    """node_modules with the client libraries; skips (saying why) without node or npm."""
-    missing = [name for name in ("node", "npm") if shutil.which(name) is None]
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not on PATH: the client tests run npm's Apollo "
-                    "Client and urql under Node.js 20+ (Debian: apt-get install nodejs npm)")
-    path: Path = request.getfixturevalue("node_modules")
-    return path
 
 
 @pytest.fixture
@@ -130,7 +118,7 @@ def value_types(sdl: GraphQLSchema) -> list[str]:
 
 
 def test_apollo_client_cache_follows_timeline_changed(
-        client_tools: Path, seeded: tuple[Server, str]) -> None:
+        node_modules: Path, seeded: tuple[Server, str]) -> None:
     seen = check("apollo_cache.mjs", seeded)
     assert_the_subscription_updated_only_the_configured_cache(seen)
     assert seen["configured"]["cacheId"] == seen["configured"]["before"]["nodeId"]
@@ -143,7 +131,7 @@ def test_apollo_client_cache_follows_timeline_changed(
 
 
 def test_urql_graphcache_follows_timeline_changed(
-        client_tools: Path, seeded: tuple[Server, str]) -> None:
+        node_modules: Path, seeded: tuple[Server, str]) -> None:
     seen = check("urql_cache.mjs", seeded)
     assert_the_subscription_updated_only_the_configured_cache(seen)
     sdl = schema()

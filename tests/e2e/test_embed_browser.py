@@ -26,15 +26,6 @@ BLOCKING = {"serious", "critical"}
 
 
 @pytest.fixture
-def chromium(node_modules: Path) -> str:
-    """Debian's chromium; without it the test fails and says how to install it."""
-    try:
-        return node_tools.chromium()
-    except node_tools.ChromiumMissing as e:
-        pytest.fail(str(e), pytrace=False)
-
-
-@pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

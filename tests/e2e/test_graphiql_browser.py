@@ -52,15 +52,6 @@ async def test_the_page_loads_only_files_the_bundle_has_and_caches_them_for_good
     assert workers == {"editor.worker", "json.worker", "graphql.worker"}
 
 
-@pytest.fixture
-def chromium(node_modules: Path) -> str:
-    """Debian's chromium; without it the test fails and says how to install it."""
-    try:
-        return node_tools.chromium()
-    except node_tools.ChromiumMissing as e:
-        pytest.fail(str(e), pytrace=False)
-
-
 def test_graphiql_works_with_nothing_but_the_server(
         chromium: str, chronicle_env: dict[str, str]) -> None:
     ARTIFACTS.mkdir(exist_ok=True)

@@ -38,6 +38,23 @@ export async function launch(script) {
   return null; // unreachable
 }
 
+/**
+ * Launches chromium, runs `inspect(browser)`, closes the browser (also on failure) and
+ * reports what `inspect` found, with the browser's version.
+ */
+export async function inspectWithBrowser(script, inspect) {
+  const browser = await launch(script);
+  try {
+    const out = await inspect(browser);
+    out.browser = browser.version();
+    await browser.close();
+    report(out);
+  } catch (error) {
+    await browser.close().catch(() => {});
+    throw error;
+  }
+}
+
 /** Whether a URL names a place on the network (not data:, blob:, about:, ...). */
 function isNetwork(url) {
   return url.startsWith('http:') || url.startsWith('https:') || url.startsWith('ws:') ||

@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { errorText, fail, launch, record, report, settle } from './browser.mjs';
+import { errorText, fail, inspectWithBrowser, record, settle } from './browser.mjs';
 
 const SCRIPT = 'browser_check.mjs';
 const HEIGHT = 900;
@@ -213,19 +213,14 @@ async function checkScroll(browser, opts, width) {
 async function main() {
   const opts = options();
   mkdirSync(opts.screenshots, { recursive: true });
-  const browser = await launch(SCRIPT);
-  try {
-    const out = { url: opts.url, browser: browser.version(), widths: {}, scroll_widths: {} };
+  await inspectWithBrowser(SCRIPT, async (browser) => {
+    const out = { url: opts.url, widths: {}, scroll_widths: {} };
     for (const width of opts.widths) out.widths[width] = await checkWidth(browser, opts, width);
     for (const width of opts.scrollWidths) {
       out.scroll_widths[width] = await checkScroll(browser, opts, width);
     }
-    await browser.close();
-    report(out);
-  } catch (error) {
-    await browser.close().catch(() => {});
-    throw error;
-  }
+    return out;
+  });
 }
 
 main().catch((error) => fail(SCRIPT, error?.stack ?? error));

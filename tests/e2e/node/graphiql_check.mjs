@@ -29,7 +29,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { errorText, fail, launch, record, report } from './browser.mjs';
+import { errorText, fail, inspectWithBrowser, record } from './browser.mjs';
 
 const SCRIPT = 'graphiql_check.mjs';
 const USAGE = `usage: node graphiql_check.mjs --url URL --query QUERY [--authorization VALUE]
@@ -173,16 +173,7 @@ async function inspect(browser, opts) {
 
 async function main() {
   const opts = options();
-  const browser = await launch(SCRIPT);
-  try {
-    const out = await inspect(browser, opts);
-    out.browser = browser.version();
-    await browser.close();
-    report(out);
-  } catch (error) {
-    await browser.close().catch(() => {});
-    throw error;
-  }
+  await inspectWithBrowser(SCRIPT, (browser) => inspect(browser, opts));
 }
 
 main().catch((error) => fail(SCRIPT, error?.stack ?? error));

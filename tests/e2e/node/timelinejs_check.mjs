@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { errorText, fail, launch, record, report, settle } from './browser.mjs';
+import { errorText, fail, inspectWithBrowser, record, settle } from './browser.mjs';
 
 const SCRIPT = 'timelinejs_check.mjs';
 const DIST = join(
@@ -222,17 +222,10 @@ async function main() {
   const opts = options();
   const server = await serve(page(opts.exportUrl));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const browser = await launch(SCRIPT);
   try {
-    const out = await inspect(browser, origin, opts);
-    out.browser = browser.version();
-    await browser.close();
+    await inspectWithBrowser(SCRIPT, (browser) => inspect(browser, origin, opts));
+  } finally {
     server.close();
-    report(out);
-  } catch (error) {
-    await browser.close().catch(() => {});
-    server.close();
-    throw error;
   }
 }
 
