@@ -3,7 +3,8 @@
 Line 1 is a header, then one envelope per line in position order (with the fingerprint of
 the command when it carried an idempotency key), then a trailer naming the event count and
 the head hash, so a truncated file is refused even when it was cut at a line boundary.
-Reading checks the hash chain line by line and names the first bad line.
+Reading checks each line's text, its event, the hash chain and that the event refers only to
+what the log holds before it, and names the first bad line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from events.chain import ChainVerifier, Envelope
-from events.errors import BadInput
+from events.consistency import LogConsistency
+from events.errors import BadInput, DomainError, refuse_bad_text
+from events.reducer import Stamp
 from events.store import IdempotencyRecord
 from events.values import format_instant
 from events.vocabulary import Unreadable, decode
@@ -63,6 +66,7 @@ def read_archive(lines: Iterable[bytes]) -> Restored:
     envelopes: list[Envelope] = []
     keys: list[IdempotencyRecord] = []
     verifier = ChainVerifier()
+    consistency = LogConsistency()
     ended = False
     number = 0
     for number, body in _records(lines):
@@ -78,13 +82,18 @@ def read_archive(lines: Iterable[bytes]) -> Restored:
             continue
         envelope, fingerprint = _envelope(number, body)
         try:
-            decode(envelope)  # what is restored must read back, on every path
+            event = decode(envelope)  # what is restored must read back, on every path
         except Unreadable as e:
             raise ArchiveError(number, e.message) from e
         if not verifier.feed(envelope):
             raise ArchiveError(number, f"the hash chain breaks at position "
                                        f"{verifier.result().first_bad_position}: the file was "
                                        "changed or events are missing")
+        try:
+            consistency.admit(envelope.stream, event,
+                              Stamp(envelope.position, envelope.recorded_at))
+        except DomainError as e:
+            raise ArchiveError(number, e.message) from e
         envelopes.append(envelope)
         if envelope.idempotency_key is not None and fingerprint is not None:
             keys.append(IdempotencyRecord(envelope.idempotency_key, fingerprint,
@@ -104,6 +113,10 @@ def _records(lines: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
             raise ArchiveError(number, f"not a JSON line ({e})") from e
         if not isinstance(body, dict):
             raise ArchiveError(number, "not a JSON object")
+        try:
+            refuse_bad_text(text=body)  # PostgreSQL could store neither, nor hash it as UTF-8
+        except BadInput as e:
+            raise ArchiveError(number, e.message) from e
         yield number, body
 
 

@@ -135,11 +135,11 @@ def _open_entry(command: OpenEntry, timeline: TimelineState) -> EntryOpened:
 
 def _report_fact(command: ReportFact, timeline: TimelineState,
                  states: Mapping[str, StreamState]) -> FactReported:
-    _live_entry(timeline, command.entry, "entry")
+    live_entry(timeline, command.entry, "entry")
     _require_source(_source(states[source_stream(command.source)]), "source")
     if command.via is not None:
         _require_source(_source(states[source_stream(command.via)]), "via")
-    _check_kind(timeline, command.entry, command.attribute, command.value.kind, "value")
+    check_kind(timeline, command.entry, command.attribute, command.value.kind, "value")
     if command.id is not None and command.id in timeline.reports:
         raise Conflict(f"report {command.id!r} already exists on {command.timeline!r}",
                        field="id")
@@ -164,23 +164,27 @@ def _correct_report(command: CorrectReport, timeline: TimelineState) -> ReportCo
 
 
 def _merge_entries(command: MergeEntries, timeline: TimelineState) -> EntriesMerged:
-    _live_entry(timeline, command.duplicate, "duplicate")
-    _live_entry(timeline, command.survivor, "survivor")
-    if command.duplicate == command.survivor:
-        raise BadInput("an entry cannot be merged into itself", field="survivor")
-    survivors = timeline.merged_group(command.survivor)
-    survivor_kinds = {attr: kind for (entry, attr), kind in timeline.value_kinds.items()
-                      if entry in survivors}
-    duplicates = timeline.merged_group(command.duplicate)
-    for (entry, attribute), kind in timeline.value_kinds.items():
-        if entry in duplicates and survivor_kinds.get(attribute, kind) != kind:
-            raise Conflict(f"{attribute!r} is a {kind} on {command.duplicate!r} but a "
-                           f"{survivor_kinds[attribute]} on {command.survivor!r}",
-                           field="duplicate")
+    check_merge(timeline, command.duplicate, command.survivor)
     return EntriesMerged(command.duplicate, command.survivor)
 
 
-def _live_entry(timeline: TimelineState, entry_id: str, field: str) -> None:
+def check_merge(timeline: TimelineState, duplicate: str, survivor: str) -> None:
+    """Both entries live, distinct, and holding the same kind under each shared attribute."""
+    live_entry(timeline, duplicate, "duplicate")
+    live_entry(timeline, survivor, "survivor")
+    if duplicate == survivor:
+        raise BadInput("an entry cannot be merged into itself", field="survivor")
+    survivors = timeline.merged_group(survivor)
+    survivor_kinds = {attr: kind for (entry, attr), kind in timeline.value_kinds.items()
+                      if entry in survivors}
+    duplicates = timeline.merged_group(duplicate)
+    for (entry, attribute), kind in timeline.value_kinds.items():
+        if entry in duplicates and survivor_kinds.get(attribute, kind) != kind:
+            raise Conflict(f"{attribute!r} is a {kind} on {duplicate!r} but a "
+                           f"{survivor_kinds[attribute]} on {survivor!r}", field="duplicate")
+
+
+def live_entry(timeline: TimelineState, entry_id: str, field: str) -> None:
     entry = timeline.entries.get(entry_id)
     if entry is None:
         raise NotFound(f"entry {entry_id!r} does not exist on {timeline.slug!r}", field=field)
@@ -189,7 +193,7 @@ def _live_entry(timeline: TimelineState, entry_id: str, field: str) -> None:
                        f"{timeline.survivor_of(entry_id)!r}; use that entry", field=field)
 
 
-def _check_kind(timeline: TimelineState, entry: str, attribute: str, kind: str,
+def check_kind(timeline: TimelineState, entry: str, attribute: str, kind: str,
                 field: str) -> None:
     expected = FIXED_KINDS.get(attribute) or timeline.attribute_kind(entry, attribute)
     if expected is not None and expected != kind:

@@ -156,7 +156,8 @@ MAX_TEXT_LENGTH = 10_000
 # GraphQL's Int (a signed 32-bit integer) is the type every client reads counts as, so it is
 # also the one range every intake accepts: more people than any death toll or displacement.
 MAX_COUNT = 2**31 - 1
-# Earlier versions accepted counts up to 10^12 (by CSV); the log's own values still read.
+# Earlier versions accepted counts up to 10^12 (by CSV). Such a count still reads, as the
+# open-ended "at least" of what it said that GraphQL can carry: see ``_within_reach``.
 STORED_MAX_COUNT = 10**12
 
 
@@ -179,7 +180,9 @@ def parse_value(raw: object, field: str = "value", *, stored: bool = False) -> V
     body = raw[kind]
     path = f"{field}.{kind}"
     if kind == "count":
-        return _parse_count(body, path, STORED_MAX_COUNT if stored else MAX_COUNT)
+        if stored:
+            return _within_reach(_parse_count(body, path, STORED_MAX_COUNT))
+        return _parse_count(body, path, MAX_COUNT)
     if kind == "text":
         return Text(_text(body, path))
     if kind == "time":
@@ -224,6 +227,21 @@ def _parse_count(body: object, path: str, limit: int) -> Count:
         raise BadInput(f"{path}.best ({best}) is above {path}.high ({high})",
                        field=f"{path}.best")
     return Count(best=best, low=low, high=high)
+
+
+def _within_reach(count: Count) -> Count:
+    """Upcast a count the first version stored beyond ``MAX_COUNT``: every bound above the
+    cap is dropped. A count left with none reads as at least the cap when its low or best
+    was above it, and as at least 0 when it only gave an upper bound. What remains still
+    holds of what the source said, and every client can read it.
+    """
+    bounds = {"best": count.best, "low": count.low, "high": count.high}
+    if all(n is None or n <= MAX_COUNT for n in bounds.values()):
+        return count
+    kept = {name: n for name, n in bounds.items() if n is not None and n <= MAX_COUNT}
+    if kept:
+        return Count(**kept)
+    return Count(low=0 if count.best is None and count.low is None else MAX_COUNT)
 
 
 def _parse_time(body: object, path: str,

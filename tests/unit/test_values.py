@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from events.errors import BadInput
 from events.values import (
+    MAX_COUNT,
+    STORED_MAX_COUNT,
     Count,
     Flag,
     Place,
@@ -16,6 +18,7 @@ from events.values import (
     TimeSpan,
     parse_instant,
     parse_value,
+    stored_value,
     time_bounds,
 )
 
@@ -126,3 +129,29 @@ def test_a_month_contains_and_overlaps_its_days_but_not_the_next_month() -> None
     assert not february.overlaps(TimeSpan("2018-03-01", Precision.DAY))
     weekend = TimeSpan("2018-02-10", Precision.DAY, end="2018-02-11")
     assert weekend.contains(sunday) and not weekend.contains(february)
+
+
+@pytest.mark.parametrize(("stored", "read"), [
+    ({"best": 3_000_000_000}, Count(low=MAX_COUNT)),
+    ({"low": 3_000_000_000, "high": 10**12}, Count(low=MAX_COUNT)),
+    ({"low": 10, "best": 3_000_000_000, "high": 10**12}, Count(low=10)),
+    ({"best": 20, "high": 3_000_000_000}, Count(best=20)),
+    ({"high": 3_000_000_000}, Count(low=0)),
+    ({"best": MAX_COUNT}, Count(best=MAX_COUNT)),
+])
+def test_a_count_the_first_version_stored_past_the_cap_reads_as_what_still_holds(
+        stored: dict[str, int], read: Count) -> None:
+    assert stored_value({"count": stored}) == read
+
+
+@given(st.lists(st.integers(0, STORED_MAX_COUNT), min_size=1, max_size=3))
+def test_every_stored_count_reads_within_the_cap(numbers: list[int]) -> None:
+    bounds = dict(zip(("low", "best", "high"), sorted(numbers), strict=False))
+    count = stored_value({"count": bounds})
+    assert isinstance(count, Count)
+    assert all(n is None or 0 <= n <= MAX_COUNT for n in (count.low, count.best, count.high))
+    if max(numbers) <= MAX_COUNT:
+        assert count == parse_value({"count": bounds})  # what every intake accepts today
+    else:
+        with pytest.raises(BadInput, match="between 0 and 2,147,483,647"):
+            parse_value({"count": bounds})
