@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from api.body_limit import BodyLimit
 from api.database import create_engine, upgrade
 from api.embed.exports import csv_export, timelinejs_export
 from api.embed.live import live
@@ -23,12 +22,13 @@ from api.embed.oembed import oembed
 from api.embed.pages import embed, home
 from api.graphql import ide
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
-from api.health import healthz, readyz
-from api.metrics import metrics_endpoint
-from api.observability import RequestIds, configure_logging
-from api.services import Services
+from api.http.body_limit import BodyLimit
+from api.http.health import healthz, readyz
+from api.http.metrics import metrics_endpoint
+from api.http.observability import RequestIds, configure_logging
+from api.services.wiring import Services
 from api.settings import Settings
-from events.rebuild import replay_needed, replay_read_model
+from events.postgres.rebuild import replay_needed, replay_read_model
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await services.start()
         replay = await start_replay_if_policy_changed(services)
         if settings.demo:
-            from api.demo import load_demo_once
+            from api.services.demo import load_demo_once
 
             await load_demo_once(services)
         holder.services = services

@@ -51,8 +51,8 @@ from _harness import (
 
 from api.database import create_engine
 from api.settings import Settings
-from events.rebuild import READ_MODEL_TABLES, replay_read_model
-from events.store import PostgresEventStore
+from events.postgres.rebuild import READ_MODEL_TABLES, replay_read_model
+from events.postgres.store import PostgresEventStore
 
 RESULTS_HEADER = (
     "# Replay (W3)\n\n"
@@ -69,7 +69,7 @@ SEED = 2018
 TIMELINES = 5
 RUNS = 2  # of each side, alternating; the better one counts
 PREFETCH = 5000
-# The columns Chronicle's store reads for each envelope (events.store), in position order.
+# The columns Chronicle's store reads for each envelope (events.postgres.store), in position order.
 RAW_QUERY = ("SELECT position, stream, version, type, schema_version, data, recorded_at, "
              "actor, idempotency_key, prev_hash, hash FROM events ORDER BY position")
 

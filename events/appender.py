@@ -3,8 +3,10 @@
 Callers ``submit`` a command and await its stored event. One task per process drains the
 queue: it takes everything waiting (up to ``max_batch``), opens one append session (which
 takes the log's lock), decides each command against the current state of its streams, chains
-the hashes in order, writes the batch and its read model, and commits. A refused command
-fails alone; a failed commit fails the whole batch and nothing of it is stored.
+the hashes in order, writes the batch, has the store project it, and commits. A refused
+command fails alone; a failed commit is retried in halves, so that only the command that
+caused it fails. It speaks only to the ports (``events.ports``), so the memory adapter runs
+it in unit tests and PostgreSQL in production.
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ from typing import Any
 
 from events.chain import Envelope, event_hash
 from events.commands import Command, Submission, command_fingerprint, streams_read
-from events.decisions import StreamState, decide
+from events.decisions import decide
 from events.errors import Conflict, DomainError, StoreUnavailable
-from events.projection import Applied, NoProjection, Projection
-from events.reducer import SourceState, Stamp, TimelineState
-from events.store import AppendSession, EventStore, Head, IdempotencyRecord, is_unavailable
-from events.vocabulary import (
-    SCHEMA_VERSION,
-    decode,
-    event_to_data,
-    source_stream,
-    timeline_stream,
+from events.ports import AppendSession, Applied, EventStore, Head, IdempotencyRecord
+from events.reducer import (
+    SourceState,
+    Stamp,
+    StreamState,
+    TimelineState,
+    apply_envelope,
+    new_state,
 )
+from events.vocabulary import SCHEMA_VERSION, event_to_data, source_stream, timeline_stream
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +82,6 @@ class _Request:
         self.fingerprint = command_fingerprint(self.command, self.actor)
 
 
-def new_state(stream: str) -> StreamState:
-    kind, _, name = stream.partition(":")
-    return TimelineState(slug=name) if kind == "timeline" else SourceState(id=name)
-
-
-def apply_envelope(state: StreamState, envelope: Envelope) -> None:
-    event = decode(envelope)
-    state.apply(event, Stamp(envelope.position, envelope.recorded_at))
-
-
 class _StateCache:
     """The write model this process keeps between batches, and when it may be trusted.
 
@@ -127,12 +119,10 @@ class _StateCache:
 
 
 class Appender:
-    def __init__(self, store: EventStore, projection: Projection | None = None,
-                 max_batch: int = MAX_BATCH,
+    def __init__(self, store: EventStore, max_batch: int = MAX_BATCH,
                  on_batch: Callable[[int, int], None] | None = None) -> None:
         self.store = store
         self.on_batch = on_batch  # (commands, events stored) after each commit
-        self.projection = projection or NoProjection()
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._cache = _StateCache()
@@ -199,7 +189,7 @@ class Appender:
             await self._commit(batch)
         except Exception as e:
             self._cache.clear()  # states may hold events that were never stored
-            unavailable = isinstance(e, StoreUnavailable) or is_unavailable(e)
+            unavailable = isinstance(e, StoreUnavailable)  # the adapter translated it
             if len(batch) == 1 or unavailable:
                 error = _failure(e, len(batch), unavailable)
                 for request in batch:
@@ -230,7 +220,7 @@ class Appender:
                 if on_progress is not None:
                     on_progress(index + 1)
             await session.write(writer.envelopes, writer.keys)
-            await self.projection.apply(session, writer.applied, writer)
+            await session.project(writer.applied, writer.streams)
         self._cache.committed(writer.position)
         self.batch_sizes.append(len(batch))
         if self.on_batch is not None:
@@ -260,44 +250,51 @@ def _fail(request: _Request, error: DomainError) -> None:
         request.future.set_exception(error)
 
 
+class _LoadedStreams:
+    """The streams a batch reads, each caught up from the log once per batch: what the
+    decisions consult, and what the store's projection is handed to read."""
+
+    def __init__(self, session: AppendSession, head: int, cache: _StateCache) -> None:
+        self.session = session
+        self.head = head
+        self.cache = cache
+        self.caught_up: set[str] = set()
+
+    async def state(self, stream: str) -> StreamState:
+        if stream not in self.caught_up:
+            if not self.cache.current(stream):
+                # New to this process, or another process may have appended since.
+                state = self.cache.states.setdefault(stream, new_state(stream))
+                for envelope in await self.session.stream_since(stream, state.version):
+                    apply_envelope(state, envelope)
+            self.cache.checked(stream, self.head)
+            self.caught_up.add(stream)
+        return self.cache.states[stream]
+
+    async def timeline(self, slug: str) -> TimelineState:
+        state = await self.state(timeline_stream(slug))
+        assert isinstance(state, TimelineState)
+        return state
+
+    async def source(self, source_id: str) -> SourceState:
+        state = await self.state(source_stream(source_id))
+        assert isinstance(state, SourceState)
+        return state
+
+
 class _BatchWriter:
     """Decides one batch in order, chaining positions and hashes from the head."""
 
     def __init__(self, session: AppendSession, head: Head, cache: _StateCache,
                  known: dict[str, tuple[str, Envelope]]) -> None:
-        self.session = session
-        self.head = head.position
+        self.streams = _LoadedStreams(session, head.position, cache)
         self.position = head.position
         self.prev_hash = head.hash
         self.now = head.now
-        self.cache = cache
-        self.states = cache.states
         self.known = dict(known)
         self.envelopes: list[Envelope] = []
         self.keys: list[IdempotencyRecord] = []
         self.applied: list[Applied] = []
-        self.caught_up: set[str] = set()
-
-    async def timeline(self, slug: str) -> TimelineState:
-        state = await self._state(timeline_stream(slug))
-        assert isinstance(state, TimelineState)
-        return state
-
-    async def source(self, source_id: str) -> SourceState:
-        state = await self._state(source_stream(source_id))
-        assert isinstance(state, SourceState)
-        return state
-
-    async def _state(self, stream: str) -> StreamState:
-        if stream not in self.caught_up:
-            if not self.cache.current(stream):
-                # New to this process, or another process may have appended since.
-                state = self.states.setdefault(stream, new_state(stream))
-                for envelope in await self.session.stream_since(stream, state.version):
-                    apply_envelope(state, envelope)
-            self.cache.checked(stream, self.head)
-            self.caught_up.add(stream)
-        return self.states[stream]
 
     async def take(self, request: _Request) -> AppendResult:
         key = request.idempotency_key
@@ -308,7 +305,8 @@ class _BatchWriter:
                                field="idempotencyKey")
             return AppendResult(envelope, replayed=True)
         command = request.command
-        states = {stream: await self._state(stream) for stream in streams_read(command)}
+        states = {stream: await self.streams.state(stream)
+                  for stream in streams_read(command)}
         target = states[command.stream]
         if request.expected_version is not None and request.expected_version != target.version:
             raise Conflict(f"{command.stream} is at version {target.version}, not the expected "

@@ -18,8 +18,8 @@ from typing import Any
 from events.chain import ChainVerifier, Envelope
 from events.consistency import LogConsistency
 from events.errors import BadInput, DomainError, refuse_bad_text
+from events.ports import IdempotencyRecord
 from events.reducer import Stamp
-from events.store import IdempotencyRecord
 from events.values import format_instant
 from events.vocabulary import Unreadable, decode
 

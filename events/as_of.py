@@ -32,6 +32,14 @@ class Axis(Enum):
     REPORTED = "REPORTED"
 
 
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When a timeline is read: ``as_of`` None for now."""
+
+    as_of: datetime | None = None
+    axis: Axis = Axis.RECORDED
+
+
 @dataclass(slots=True)
 class Folded:
     timeline: TimelineState

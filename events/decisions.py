@@ -25,7 +25,7 @@ from events.commands import (
     RetractReport,
 )
 from events.errors import BadInput, Conflict, NotFound
-from events.reducer import ReportState, ReportStatus, SourceState, TimelineState
+from events.reducer import ReportState, ReportStatus, SourceState, StreamState, TimelineState
 from events.values import format_instant
 from events.vocabulary import (
     DomainEvent,
@@ -43,8 +43,6 @@ from events.vocabulary import (
 
 # Attributes whose kind is fixed by the contract: entries sort by `occurred`.
 FIXED_KINDS = {"occurred": "time", "place": "place"}
-
-StreamState = TimelineState | SourceState
 
 # A writer's clock may run a little ahead of the store's; a report from further in the
 # future would supersede the source's real ones, so it is refused.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from events.chain import Envelope
 from events.errors import Conflict
 from events.values import Value
 from events.vocabulary import (
@@ -30,6 +31,7 @@ from events.vocabulary import (
     SourceRegistered,
     Stance,
     TimelineCreated,
+    decode,
 )
 
 
@@ -193,3 +195,16 @@ class SourceState:
             raise Conflict(f"{type(event).__name__} does not belong on a source stream")
         self.version += 1
         return self
+
+
+StreamState = TimelineState | SourceState
+
+
+def new_state(stream: str) -> StreamState:
+    """The empty state of a stream, by its kind: ``timeline:…`` or ``source:…``."""
+    kind, _, name = stream.partition(":")
+    return TimelineState(slug=name) if kind == "timeline" else SourceState(id=name)
+
+
+def apply_envelope(state: StreamState, envelope: Envelope) -> None:
+    state.apply(decode(envelope), Stamp(envelope.position, envelope.recorded_at))

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from events.schema import metadata
+from events.postgres.tables import metadata
 
 config = context.config
 

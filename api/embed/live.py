@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.embed.reading import ReadRefused, checked_slug, require_reader, services_of
-from api.live import TimelineChange
+from api.services.live import TimelineChange
 from events.errors import StoreUnavailable
 
 HEARTBEAT_SECONDS = 15.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from api.graphql.views import TimelineView, settled
+from api.services.reading import TimelineView, settled
 from events.policy import describe
 from events.rows import EntryRow, FactRow, ReportRow, SourceRow
 from events.values import Count, Precision, TimeSpan, Value, stored_value, time_bounds

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from api.auth import bearer_token
-from api.graphql.views import PresentView, SnapshotView, TimelineView
-from api.services import Services
+from api.services.auth import bearer_token
+from api.services.reading import PresentView, SnapshotView, TimelineView
+from api.services.wiring import Services
 from events.as_of import Axis
 from events.errors import BadInput, DomainError, refuse_bad_text
 from events.values import parse_instant

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from api.auth import Principal, bearer_token
-from api.services import Services
+from api.services.auth import Principal, bearer_token
+from api.services.reading import PresentView, SnapshotView, TimelineView
+from api.services.wiring import Services
+from events.as_of import Axis
 from events.history_index import TimelineHistory
-from events.read_model import ReadModel
+from events.postgres.read_model import ReadModel
 from events.rows import SourceRow
+from events.values import parse_instant
 
 
 @dataclass(slots=True)
@@ -46,6 +50,14 @@ class Context:
         there); otherwise the Authorization header."""
         given = (self.connection_params or {}).get("authorization")
         return given if isinstance(given, str) else self.authorization
+
+    async def timeline_view(self, slug: str, as_of: datetime | None,
+                            axis: Axis) -> TimelineView:
+        """The timeline now, or as it stood at ``as_of`` on ``axis``."""
+        if as_of is None:
+            return PresentView(self.services.read_model, self.services.store, slug)
+        moment = parse_instant(as_of, "asOf")
+        return SnapshotView(await self.history(slug), self.services.store, moment, axis)
 
     async def history(self, slug: str) -> TimelineHistory:
         """A timeline's kept history, caught up once per request (the response cache and

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
-from api.rate_limit import RateLimited
+from api.services.rate_limit import RateLimited
 from events.appender import StoreFailure
 from events.errors import (
     BadInput,

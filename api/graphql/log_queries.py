@@ -8,11 +8,11 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.archive import verify_log
 from api.graphql.access import check_first, require_reader
 from api.graphql.types import Event, PageInfo
+from api.services.archive import verify_log
 from events.errors import BadInput, Unauthenticated
-from events.store import EventFilter as StoreEventFilter
+from events.ports import EventFilter as StoreEventFilter
 
 
 @strawberry.input(description="Narrows the log: one stream, some types, after a position, "

@@ -7,24 +7,20 @@ from typing import Any, Self
 import strawberry
 from strawberry.types import Info
 
-from api.auth import require_writer
 from api.graphql import inputs
 from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
-from api.graphql.views import PresentView, settled
+from api.services.auth import require_writer
+from api.services.intake import CommandIntake
+from api.services.reading import PresentView, settled
 from events.appender import AppendResult
-from events.commands import parse_submission
 from events.errors import NotFound
 
 
 async def append(info: Info, mutation: str, given: Any) -> AppendResult:
     """Authorise, parse and append one command; the shared path of every mutation."""
     principal = require_writer(await info.context.principal())
-    info.context.services.writes.take(principal.name)
-    submission = parse_submission(mutation, inputs.plain(given))
-    result: AppendResult = await info.context.services.appender.submit(
-        submission.command, actor=principal.name, idempotency_key=submission.idempotency_key,
-        expected_version=submission.expected_version)
-    return result
+    intake: CommandIntake = info.context.services.intake
+    return await intake.submit(mutation, inputs.plain(given), actor=principal.name)
 
 
 def _timeline_of(result: AppendResult) -> str:

@@ -8,7 +8,7 @@ from strawberry.types import Info
 from api.graphql.access import require_reader
 from api.graphql.nodes import Node, NodeRef, parse_node_id
 from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
-from api.graphql.views import TimelineView, settled, timeline_view
+from api.services.reading import TimelineView, settled
 
 
 @strawberry.type
@@ -25,7 +25,8 @@ class NodeQuery:
             return None if row is None else Source.from_row(row)
         if ref.slug is None:
             return None
-        view = await timeline_view(info.context, ref.slug, ref.moment.as_of, ref.moment.axis)
+        view = await info.context.timeline_view(ref.slug, ref.moment.as_of,
+                                                    ref.moment.axis)
         return await _in_timeline(view, ref)
 
 

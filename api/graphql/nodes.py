@@ -19,16 +19,10 @@ from datetime import datetime
 
 import strawberry
 
-from events.as_of import Axis
+from events.as_of import Axis, Moment
 from events.errors import BadInput
 
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """When a timeline is read: None for now."""
-
-    as_of: datetime | None = None
-    axis: Axis = Axis.RECORDED
+NOW = Moment()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +30,7 @@ class NodeRef:
     kind: str
     key: tuple[str, ...]
     slug: str | None = None  # the timeline it was read through, for the moment
-    moment: Moment = Moment()
+    moment: Moment = NOW
 
 
 def node_id(ref: NodeRef) -> strawberry.ID:

@@ -11,7 +11,7 @@ from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
 from api.graphql.node_query import NodeQuery
 from api.graphql.types import Fact, FactChange, Source, Timeline
-from api.graphql.views import PresentView, SnapshotView, timeline_view
+from api.services.reading import PresentView, SnapshotView
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
 from events.history_index import changed_facts
@@ -46,7 +46,7 @@ class Query(LogQuery, NodeQuery):
     async def timeline(self, info: Info, slug: str, as_of: datetime | None = None,
                        axis: Axis = Axis.RECORDED) -> Timeline | None:
         await require_reader(info)
-        view = await timeline_view(info.context, slug, as_of, axis)
+        view = await info.context.timeline_view(slug, as_of, axis)
         row = await view.row()
         if row is None and as_of is not None and axis is Axis.RECORDED:
             await _not_yet_recorded(info, slug, as_of)

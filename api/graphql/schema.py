@@ -16,10 +16,10 @@ from api.graphql.errors import ErrorCodes, coded
 from api.graphql.execution import PlainLeafExecutionContext, mark_plain_leaves
 from api.graphql.limits import Guard, QueryLimits
 from api.graphql.mutations import Mutation
+from api.graphql.operation_metrics import OperationMetrics
 from api.graphql.queries import Query
 from api.graphql.subscriptions import Subscription
 from api.graphql.trusted import TrustedDocumentsOnly
-from api.metrics import OperationMetrics
 
 
 class ChronicleSchema(strawberry.Schema):

@@ -11,8 +11,8 @@ from strawberry.types import Info
 from api.graphql.access import require_reader
 from api.graphql.log_queries import EventFilter
 from api.graphql.types import Event, Fact
-from api.graphql.views import PresentView
-from api.live import TimelineChange as Change
+from api.services.live import TimelineChange as Change
+from api.services.reading import PresentView
 from events.chain import Envelope
 from events.errors import BadInput, NotFound
 

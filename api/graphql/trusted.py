@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from api.documents import sha256_of
+from api.services.documents import sha256_of
 
 UNTRUSTED = "TRUSTED_DOCUMENT_REQUIRED"
 

@@ -28,7 +28,7 @@ from api.graphql.value_types import (
     Value,
     value_from_data,
 )
-from api.graphql.views import TimelineView, then
+from api.services.reading import TimelineView, then
 from events.chain import Envelope
 from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact

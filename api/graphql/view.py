@@ -30,14 +30,14 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from api.documents import SHA256, sha256_of
 from api.graphql import ide
 from api.graphql.context import Context
 from api.graphql.errors import TOO_COMPLEX, code_for
 from api.graphql.limits import QueryLimits, prescan
 from api.graphql.response_cache import EncodedResult, ResponseCache, cache_key
 from api.graphql.schema import build_schema
-from api.services import Services
+from api.services.documents import SHA256, sha256_of
+from api.services.wiring import Services
 from api.settings import Settings
 from events.errors import BadInput, DomainError, refuse_bad_text
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.auth import Scope
-from api.services import Services
+from api.services.auth import Scope
+from api.services.wiring import Services
 from api.settings import Settings
 from tests.databases import Databases
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.graphql.views import page_of
+from api.services.reading import page_of
 from events.as_of import Axis, fold
 from events.chain import Envelope
 from events.fact_history import FactVersion, history
 from events.policy import fact_document, occurred_start
+from events.postgres.store import PostgresEventStore
 from events.reducer import EntryState
 from events.rows import (
     EntryCursor,
@@ -21,7 +22,6 @@ from events.rows import (
     report_row,
     source_row,
 )
-from events.store import PostgresEventStore
 from events.timeline_facts import fact_of, facts_of_entry, source_info
 
 

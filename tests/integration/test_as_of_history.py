@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.graphql.views import SnapshotView, TimelineView, settled
+from api.services.reading import SnapshotView, TimelineView, settled
 from events.as_of import Axis
 from tests.integration.conftest import Api
 from tests.integration.replay_view import AsOfView

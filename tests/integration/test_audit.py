@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from api.archive import export_log, restore_log, verify_log
-from api.demo import DEMO_ACTOR, demo_path
-from api.importer import import_file
+from api.services.archive import export_log, restore_log, verify_log
+from api.services.demo import DEMO_ACTOR, demo_path
+from api.services.ndjson_import import import_file
 from api.settings import Settings
 from events.archive import ArchiveError
 from events.errors import Conflict
@@ -34,7 +34,7 @@ READS = """query($asOf: DateTime, $axis: Axis = RECORDED) {
 
 
 async def demo(api: Api) -> None:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
 
 
 async def test_the_raw_log_pages_by_position_with_filters(api: Api) -> None:

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from api.auth import Scope
+from api.services.auth import Scope
 from api.settings import Settings
 from tests.integration.conftest import Api, running_api
 

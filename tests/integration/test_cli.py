@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.commands import app
 from api.database import head_revision
 from tests.conftest import ROOT
 from tests.databases import Databases

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.demo import DEMO_ACTOR, demo_path
-from api.importer import import_file
+from api.services.demo import DEMO_ACTOR, demo_path
+from api.services.ndjson_import import import_file
 from tests.conftest import ROOT
 from tests.integration.conftest import Api
 
@@ -11,7 +11,7 @@ QUERY = (ROOT / "README.md").read_text().split("```graphql")[2].split("```")[0]
 
 
 async def test_the_readme_example_answers_as_documented(api: Api) -> None:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     body = await api.post(QUERY)
     assert "errors" not in body, body
     timeline = body["data"]["timeline"]

@@ -15,9 +15,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from api.csv_import import import_csv
-from api.demo import DEMO_ACTOR, demo_path
-from api.importer import ImportError_, import_file
+from api.services.csv_import import import_csv
+from api.services.demo import DEMO_ACTOR, demo_path
+from api.services.intake import LineRefused
+from api.services.ndjson_import import import_file
 from api.settings import Settings
 from tests.integration.conftest import Api, running_api
 from tests.integration.ws import served
@@ -28,7 +29,7 @@ BASE = "http://chronicle.test"
 
 @pytest.fixture
 async def demo(api: Api) -> Api:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     return api
 
 
@@ -174,7 +175,7 @@ async def test_csv_export_then_import_round_trips(demo: Api, databases: object,
     path.write_text(exported, encoding="utf-8")
     settings = Settings(database_url=await databases.fresh(), migrate_on_start=False)
     async with running_api(settings) as fresh:
-        await import_csv(fresh.services, path, actor="csv", progress=False)
+        await import_csv(fresh.services.intake, fresh.services.read_model, path, actor="csv")
         assert await csv_of(fresh, SLUG) == exported
 
 
@@ -185,8 +186,8 @@ async def test_a_bad_csv_row_is_refused_with_its_line_and_nothing_is_stored(
         "timeline,entry,attribute,kind,value,source,source_name,stance,reported_at\n"
         "t,e,killed,count,5,s,S,CLAIMED,2018-02-08T00:00:00Z\n"
         "t,e,killed,count,lots,s,S,CLAIMED,2018-02-08T00:00:00Z\n", encoding="utf-8")
-    with pytest.raises(ImportError_) as refused:
-        await import_csv(empty.services, path, actor="csv", progress=False)
+    with pytest.raises(LineRefused) as refused:
+        await import_csv(empty.services.intake, empty.services.read_model, path, actor="csv")
     assert refused.value.line == 3 and "lots" in refused.value.message
     assert await empty.event_count() == 0
 

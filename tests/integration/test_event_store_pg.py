@@ -13,8 +13,8 @@ from api.settings import Settings
 from events.appender import Appender
 from events.chain import verify_chain
 from events.commands import CreateTimeline, OpenEntry
-from events.projection import PostgresProjection
-from events.store import PostgresEventStore
+from events.postgres.projection import PostgresProjection
+from events.postgres.store import PostgresEventStore
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ async def engine(database_url: str):  # type: ignore[no-untyped-def]
 
 
 async def test_the_log_refuses_update_delete_and_truncate_even_for_its_owner(engine) -> None:  # type: ignore[no-untyped-def]
-    appender = Appender(PostgresEventStore(engine), PostgresProjection())
+    appender = Appender(PostgresEventStore(engine, PostgresProjection()))
     await appender.submit(CreateTimeline("t", "T"), actor="desk", idempotency_key="k")
     await appender.close()
     for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events",
@@ -49,8 +49,8 @@ async def test_the_writer_role_may_only_read_and_append(engine) -> None:  # type
 
 async def test_two_processes_interleave_without_gaps(engine) -> None:  # type: ignore[no-untyped-def]
     # Two appenders with separate caches stand in for two API processes.
-    first = Appender(PostgresEventStore(engine), PostgresProjection())
-    second = Appender(PostgresEventStore(engine), PostgresProjection())
+    first = Appender(PostgresEventStore(engine, PostgresProjection()))
+    second = Appender(PostgresEventStore(engine, PostgresProjection()))
     await first.submit(CreateTimeline("t", "T"), actor="a")
     await second.submit(OpenEntry("t", "From the second", id="b0"), actor="b")
     await asyncio.gather(

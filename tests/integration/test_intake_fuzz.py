@@ -36,19 +36,18 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from api.archive import export_log, restore_log
-from api.csv_import import import_csv
 from api.graphql.errors import code_for
-from api.importer import import_file
+from api.services.archive import export_log, restore_log
 from api.settings import Settings
 from events.archive import header, trailer
 from events.chain import GENESIS_HASH, event_hash
 from events.errors import DomainError
-from events.rebuild import replay_read_model
+from events.postgres.rebuild import replay_read_model
 from events.value_text import value_cell
 from events.values import Precision, parse_value
 from tests.databases import Databases
 from tests.integration.conftest import Api, running_api
+from tests.integration.imports import import_path
 from tests.integration.test_fuzz import assert_clean
 
 pytestmark = pytest.mark.integration
@@ -538,15 +537,13 @@ class Intakes:
                 writer = csv.DictWriter(out, fieldnames=list(step.input))
                 writer.writeheader()
                 writer.writerow(step.input)
-            importer = import_csv
         else:
             line = json.dumps({"mutation": step.mutation, "input": step.input})
             path.write_text(line + "\n", encoding="utf-8")
-            importer = import_file
         before = await self.api.event_count()
         try:
-            stored = await importer(self.api.services, path, actor="fuzz-import",
-                                    progress=False)
+            stored = await import_path(self.api.services, path,
+                                       spreadsheet=step.intake == "csv", actor="fuzz-import")
         except DomainError as refusal:
             code = code_for(getattr(refusal, "error", refusal))
             assert code not in FAILURES, f"{step} was refused as a failure: {refusal!r}"

@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.csv_import import import_csv
-from api.importer import ImportError_, import_file
+from api.services.csv_import import import_csv
+from api.services.intake import LineRefused
+from api.services.ndjson_import import import_file
 from events.errors import BadInput
 from tests.integration.conftest import Api
+from tests.integration.imports import import_path
 
 BOM = "\ufeff"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -38,10 +40,9 @@ def csv_row(source: str, source_name: str = "", *, source_grade: str = "", via: 
             f"{via_name},CLAIMED,2018-02-08T00:00:00Z\n")
 
 
-async def refusal(api: Api, path: Path, *, spreadsheet: bool = False) -> ImportError_:
-    read = import_csv if spreadsheet else import_file
-    with pytest.raises(ImportError_) as refused:
-        await read(api.services, path, actor="test", progress=False)
+async def refusal(api: Api, path: Path, *, spreadsheet: bool = False) -> LineRefused:
+    with pytest.raises(LineRefused) as refused:
+        await import_path(api.services, path, spreadsheet=spreadsheet)
     assert await api.event_count() == 0
     return refused.value
 
@@ -94,11 +95,11 @@ async def test_a_byte_order_mark_opening_an_ndjson_file_is_read_and_not_counted_
         api: Api, tmp_path: Path) -> None:
     opened = {"mutation": "openEntry", "input": {"timeline": "k", "id": "e", "title": "E"}}
     path = ndjson(tmp_path / "bom.ndjson", json.dumps(TIMELINE), json.dumps(opened), bom=True)
-    assert await import_file(api.services, path, actor="test", progress=False) == 2
+    assert await import_file(api.services.intake, path, actor="test") == 2
 
     broken = ndjson(tmp_path / "broken.ndjson", '{"mutation": x}', bom=True)
-    with pytest.raises(ImportError_) as refused:
-        await import_file(api.services, broken, actor="test", progress=False)
+    with pytest.raises(LineRefused) as refused:
+        await import_file(api.services.intake, broken, actor="test")
     assert refused.value.message == "line 1: not valid JSON (Expecting value at column 14)"
 
 
@@ -130,7 +131,7 @@ async def test_a_csv_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(
     path.write_text(CSV_HEADER + csv_row("mfa", "Foreign Ministry"), encoding="utf-8-sig")
     assert path.read_bytes().startswith(BOM.encode())
     # a timeline, a source, an entry and a report
-    assert await import_csv(api.services, path, actor="test", progress=False) == 4
+    assert await import_csv(api.services.intake, api.services.read_model, path, actor="test") == 4
     assert await api.scalar("SELECT name FROM sources WHERE id = 'mfa'") == "Foreign Ministry"
 
 
@@ -158,7 +159,7 @@ async def test_a_named_source_is_registered_once_and_a_known_one_needs_no_name(
                     + csv_row("outlets", "Several outlets", source_grade="C", via="pentagon")
                     + csv_row("outlets", value="7", via="wire", via_name="A wire service"),
                     encoding="utf-8")
-    await import_csv(api.services, path, actor="test", progress=False)
+    await import_csv(api.services.intake, api.services.read_model, path, actor="test")
     sources = [(s.id, s.name, s.kind, s.reliability)
                for s in await api.services.read_model.sources()]
     assert sources == [("outlets", "Several outlets", "OTHER", "C"),
@@ -181,11 +182,11 @@ async def test_a_row_that_cannot_be_read_is_refused_by_its_line(
     assert refused.line == 4 and problem in refused.message
 
 
-@pytest.mark.parametrize("read", [import_file, import_csv])
+@pytest.mark.parametrize("spreadsheet", [False, True])
 async def test_a_file_that_cannot_be_read_is_a_domain_error_not_an_os_error(
-        api: Api, tmp_path: Path, read: Any) -> None:
+        api: Api, tmp_path: Path, spreadsheet: bool) -> None:
     with pytest.raises(BadInput, match=r"cannot read the file \(Is a directory\)"):
-        await read(api.services, tmp_path, actor="test", progress=False)
+        await import_path(api.services, tmp_path, spreadsheet=spreadsheet)
 
 
 # --- GraphQL over HTTP -------------------------------------------------------------------

@@ -14,17 +14,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from api.archive import export_log, restore_log
-from api.auth import Scope
-from api.csv_import import import_csv
-from api.importer import ImportError_, import_file
+from api.services.archive import export_log, restore_log
+from api.services.auth import Scope
+from api.services.csv_import import import_csv
+from api.services.intake import LineRefused
+from api.services.ndjson_import import import_file
 from api.settings import Settings
-from events import facts_projection, vocabulary
+from events import vocabulary
 from events.archive import ArchiveError
 from events.chain import GENESIS_HASH, Envelope, event_hash, verify_chain
 from events.commands import parse_submission
 from events.errors import BadInput, DomainError
-from events.rebuild import replay_read_model
+from events.postgres import facts
+from events.postgres.rebuild import replay_read_model
 from events.vocabulary import decode
 from tests.databases import Databases
 from tests.integration.conftest import Api, running_api
@@ -163,15 +165,15 @@ async def test_counts_have_one_range_on_every_intake(api: Api, tmp_path: Path) -
     ndjson = tmp_path / "big.ndjson"
     ndjson.write_text(json.dumps({"mutation": "reportFact", "input": report(
         value={"count": {"best": 3_000_000_000}})}) + "\n")
-    with pytest.raises(ImportError_, match=r"line 1: value\.count\.best must be between"):
-        await import_file(api.services, ndjson, actor="desk", progress=False)
+    with pytest.raises(LineRefused, match=r"line 1: value\.count\.best must be between"):
+        await import_file(api.services.intake, ndjson, actor="desk")
     spreadsheet = tmp_path / "big.csv"
     spreadsheet.write_text("timeline,entry,attribute,kind,value,source,source_name,stance,"
                            "reported_at\n"
                            f"{SLUG},flood,killed,count,3000000000,ocha,UN OCHA,CLAIMED,"
                            "2023-09-20T00:00:00Z\n")
-    with pytest.raises(ImportError_, match=r"line 2: value\.count\.best must be between"):
-        await import_csv(api.services, spreadsheet, actor="desk", progress=False)
+    with pytest.raises(LineRefused, match=r"line 2: value\.count\.best must be between"):
+        await import_csv(api.services.intake, api.services.read_model, spreadsheet, actor="desk")
     assert await api.event_count() == 4
     await read_every_path(api, SLUG)
 
@@ -224,7 +226,7 @@ async def test_a_restore_that_fails_midway_leaves_the_database_as_it_found_it(
         with monkeypatch.context() as broken:
             async def fail(*_: object) -> None:
                 raise RuntimeError("the disk filled up while writing facts")
-            broken.setattr(facts_projection.FactWriter, "write_facts", fail)
+            broken.setattr(facts.FactWriter, "write_facts", fail)
             with pytest.raises(RuntimeError):
                 await restore_log(restored.services.store, archive)
         assert await restored.event_count() == 0

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from api.observability import JsonLines, WithRequestId
+from api.http.observability import JsonLines, WithRequestId
 from tests.databases import admin_connection
 from tests.integration.conftest import Api
 
@@ -105,7 +105,7 @@ async def test_every_response_carries_a_request_id(api: Api) -> None:
 async def test_a_masked_error_is_logged_once_with_its_request_id_and_error_id(
         seeded: Api, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    from api.graphql.views import PresentView
+    from api.services.reading import PresentView
 
     async def broken(self: PresentView) -> None:
         raise RuntimeError("the database said: password=hunter2")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from api.documents import parse_manifest
+from api.services.documents import parse_manifest
 from api.settings import Settings
 from events.errors import BadInput
 from tests.integration.conftest import Api, running_api

@@ -8,11 +8,11 @@ import dataclasses
 import pytest
 from sqlalchemy import text
 
-from api.demo import DEMO_ACTOR, demo_path
-from api.importer import import_file
-from events import rebuild
-from events.projection import PROJECTION_NAME
-from events.rebuild import replay_read_model
+from api.services.demo import DEMO_ACTOR, demo_path
+from api.services.ndjson_import import import_file
+from events.postgres import rebuild
+from events.postgres.projection import PROJECTION_NAME
+from events.postgres.rebuild import replay_read_model
 from tests.integration.conftest import Api, running_api
 from tests.integration.test_audit import READS
 
@@ -33,7 +33,7 @@ async def test_replay_while_writes_continue_loses_nothing_and_ends_equal(
     monkeypatch.setattr(rebuild, "CHUNK", 7)
     monkeypatch.setattr(rebuild, "CATCH_UP_GAP", 5)
     chunks = []
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     acknowledged = []
 
     async def keep_writing() -> None:
@@ -66,7 +66,7 @@ async def test_replay_while_writes_continue_loses_nothing_and_ends_equal(
 
 
 async def test_a_new_policy_version_rebuilds_the_read_model_at_startup(api: Api) -> None:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     async with api.engine.begin() as connection:
         # As if the facts on disk had been judged by an older policy, and were wrong.
         await connection.execute(text("UPDATE checkpoints SET projection = 'read_model.policy-0'"))

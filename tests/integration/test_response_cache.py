@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from api.demo import DEMO_ACTOR, demo_path
 from api.graphql.view import ChronicleGraphQL
-from api.importer import import_file
+from api.services.demo import DEMO_ACTOR, demo_path
+from api.services.ndjson_import import import_file
 from tests.integration.conftest import Api
 from tests.integration.test_audit import READS
 
@@ -37,7 +37,7 @@ async def read(api: Api, **variables: Any) -> dict[str, Any]:
     {"asOf": "2018-02-14T00:00:00Z", "axis": "REPORTED"}])
 async def test_a_cached_read_equals_an_executed_one(api: Api,
                                                     variables: dict[str, Any]) -> None:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     cache = answers(api)
     first = await read(api, **variables)
     hits = cache.hits
@@ -48,7 +48,7 @@ async def test_a_cached_read_equals_an_executed_one(api: Api,
 
 
 async def test_writes_and_regrades_are_never_hidden_by_the_cache(api: Api) -> None:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     before = await read(api)
     await api.ok("reportFact", {"timeline": "khasham-2018", "entry": "tank-strike",
                                 "attribute": "weapon", "value": {"text": "drone"},
@@ -67,7 +67,7 @@ async def test_writes_and_regrades_are_never_hidden_by_the_cache(api: Api) -> No
 
 
 async def test_two_moments_with_the_same_log_share_an_answer(api: Api) -> None:
-    await import_file(api.services, demo_path(), actor=DEMO_ACTOR, progress=False)
+    await import_file(api.services.intake, demo_path(), actor=DEMO_ACTOR)
     cache = answers(api)
     await read(api, asOf="2099-01-01T00:00:00Z")
     hits = cache.hits

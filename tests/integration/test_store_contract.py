@@ -21,8 +21,10 @@ from events.commands import (
     Submission,
 )
 from events.errors import Conflict, NotFound, StoreUnavailable
-from events.projection import PostgresProjection
-from events.store import EventStore, MemoryEventStore, PostgresEventStore
+from events.memory import MemoryEventStore
+from events.ports import EventStore
+from events.postgres.projection import PostgresProjection
+from events.postgres.store import PostgresEventStore
 from events.values import Count, Text
 from events.vocabulary import SourceKind, Stance
 from tests.databases import Databases
@@ -41,7 +43,7 @@ async def appender(request: pytest.FixtureRequest,
         return
     url = await databases.fresh()
     engine = create_engine(Settings(database_url=url))
-    writer = Appender(PostgresEventStore(engine), PostgresProjection())
+    writer = Appender(PostgresEventStore(engine, PostgresProjection()))
     yield writer
     await writer.close()
     await engine.dispose()

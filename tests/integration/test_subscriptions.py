@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from api.auth import Scope
+from api.services.auth import Scope
 from api.settings import Settings
 from tests.integration.conftest import Api, running_api
 from tests.integration.ws import GraphQLWs, Rejected, served

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.commands import MAX_IDEMPOTENCY_KEY, parse_submission
+from events.commands import MAX_IDEMPOTENCY_KEY, parse_submission, streams_read
 from events.decisions import decide
 from events.errors import BadInput, DomainError
 from events.values import MAX_COUNT, format_instant, parse_stored_instant
@@ -118,7 +118,8 @@ def test_what_the_gate_accepts_reads_back_as_the_same_event(fields: dict[str, An
     world.run("createTimeline", slug="t", title="T")
     world.run("registerSource", id="s", name="S", kind="MEDIA")
     world.run("openEntry", timeline="t", id="e", title="E")
-    states = {stream: world.state(stream) for stream in ("timeline:t", "source:s")}
+    # As the appender reads them: every stream the command names, known or not.
+    states = {stream: world.state(stream) for stream in streams_read(submission.command)}
     try:
         event = decide(submission.command, states, RECORDED_AT).event
     except DomainError:

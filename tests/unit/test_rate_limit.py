@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.rate_limit import RateLimited, WriteLimiter
+from api.services.rate_limit import RateLimited, WriteLimiter
 
 
 class Clock:

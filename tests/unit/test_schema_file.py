@@ -7,7 +7,7 @@ from tests.conftest import ROOT
 def test_schema_graphql_is_current() -> None:
     written = (ROOT / "schema.graphql").read_text()
     assert written == schema_sdl(), (
-        "schema.graphql is stale: run python -m api.export_schema > schema.graphql")
+        "schema.graphql is stale: run python -m api.graphql.export_schema > schema.graphql")
 
 
 def test_the_contract_names_are_in_the_schema() -> None:

@@ -11,7 +11,7 @@ import gc
 from collections import OrderedDict
 
 from events.history_index import TimelineHistory
-from events.store import PostgresEventStore
+from events.postgres.store import PostgresEventStore
 
 MAX_TIMELINES = 32
 YIELD_EVERY = 200  # events folded between two turns of the event loop

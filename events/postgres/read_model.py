@@ -42,6 +42,21 @@ class ReadModel:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
+    async def projection_lag(self) -> int:
+        """Log positions the read model has not applied yet."""
+        async with self.engine.connect() as connection:
+            lag = (await connection.execute(text(
+                "SELECT (SELECT coalesce(max(position), 0) FROM events) "
+                "- (SELECT coalesce(max(position), 0) FROM checkpoints)"))).scalar_one()
+        return max(int(lag), 0)
+
+    async def entry_ids(self) -> set[tuple[str, str]]:
+        """(timeline, id) of every entry ever opened, merged ones included: a merged
+        entry's id stays taken."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(text("SELECT timeline, id FROM entries"))
+            return {(row.timeline, row.id) for row in rows}
+
     async def _fetch(self, cls: type[Any], sql: str, **params: Any) -> list[Any]:
         refuse_bad_text(**params)
         async with self.engine.connect() as connection:

@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import TokenBook
 from api.database import listen_dsn
-from api.documents import Documents
-from api.history_cache import HistoryCache
-from api.live import TimelineChanges
-from api.log_feed import LogFeed
-from api.metrics import Metrics
-from api.rate_limit import WriteLimiter
+from api.services.auth import TokenBook
+from api.services.documents import Documents
+from api.services.history_cache import HistoryCache
+from api.services.intake import CommandIntake
+from api.services.live import TimelineChanges
+from api.services.metrics import Metrics
+from api.services.rate_limit import WriteLimiter
 from api.settings import Settings
 from events.appender import Appender
-from events.projection import PostgresProjection
-from events.read_model import ReadModel
-from events.store import PostgresEventStore
+from events.postgres.log_feed import LogFeed
+from events.postgres.projection import PostgresProjection
+from events.postgres.read_model import ReadModel
+from events.postgres.store import PostgresEventStore
 
 
 @dataclass(slots=True)
@@ -27,6 +28,7 @@ class Services:
     engine: AsyncEngine
     store: PostgresEventStore
     appender: Appender
+    intake: CommandIntake
     read_model: ReadModel
     tokens: TokenBook
     histories: HistoryCache
@@ -38,18 +40,19 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
-        store = PostgresEventStore(engine)
+        store = PostgresEventStore(engine, PostgresProjection())
         read_model = ReadModel(engine)
         metrics = Metrics()
         feed = LogFeed(store, listen_dsn(engine))
-        return cls(settings=settings, engine=engine, store=store,
-                   appender=Appender(store, PostgresProjection(), max_batch=settings.max_batch,
-                                     on_batch=metrics.batch),
+        appender = Appender(store, max_batch=settings.max_batch, on_batch=metrics.batch)
+        writes = WriteLimiter(settings.write_rate, settings.write_burst)
+        return cls(settings=settings, engine=engine, store=store, appender=appender,
+                   intake=CommandIntake(appender, writes),
                    read_model=read_model, tokens=TokenBook(engine),
                    histories=HistoryCache(store), feed=feed,
                    changes=TimelineChanges(feed, read_model), documents=Documents(engine),
                    metrics=metrics,
-                   writes=WriteLimiter(settings.write_rate, settings.write_burst))
+                   writes=writes)
 
     async def start(self) -> None:
         await self.feed.start()

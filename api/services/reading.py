@@ -1,7 +1,8 @@
-"""One timeline as a read sees it: the present (read model) or a past moment (replayed).
+"""The read service: one timeline as a read sees it, the present (read model) or a past
+moment (its kept history).
 
-GraphQL types only talk to a ``TimelineView``, so every field honours the ``asOf``/``axis``
-of the enclosing ``timeline(...)``.
+Every delivery (GraphQL types, the embed, the exports) talks only to a ``TimelineView``, so
+whatever it shows honours the ``asOf``/``axis`` it was asked for.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from inspect import isawaitable
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import Protocol, TypeAlias, TypeVar, cast
 
-from graphql.pyutils import AwaitableOrValue
 from strawberry.dataloader import DataLoader
 
-from api.graphql.nodes import Moment
-from events.as_of import Axis
+from events.as_of import Axis, Moment
 from events.fact_history import FactVersion, history
 from events.history_index import TimelineHistory
-from events.read_model import ReadModel
+from events.postgres.read_model import ReadModel
+from events.postgres.store import PostgresEventStore
 from events.rows import (
     EntryCursor,
     EntryPage,
@@ -29,11 +29,11 @@ from events.rows import (
     SourceRow,
     TimelineRow,
 )
-from events.store import PostgresEventStore
-from events.values import parse_instant
 
-if TYPE_CHECKING:
-    from api.graphql.context import Context
+T = TypeVar("T")
+U = TypeVar("U")
+# A value at hand, or one still to be awaited (what a GraphQL resolver may return).
+AwaitableOrValue: TypeAlias = T | Awaitable[T]
 
 
 class TimelineView(Protocol):
@@ -169,20 +169,6 @@ class SnapshotView:
         envelopes = await self.store.read_timeline_world(
             self.slug, recorded_until=self.as_of if self.axis is Axis.RECORDED else None)
         return history(envelopes, self.slug, entry_id, attribute, self.axis, self.as_of)
-
-
-async def timeline_view(context: Context, slug: str, as_of: datetime | None,
-                        axis: Axis) -> TimelineView:
-    """The timeline now, or as it stood at ``as_of`` on ``axis``."""
-    services = context.services
-    if as_of is None:
-        return PresentView(services.read_model, services.store, slug)
-    moment = parse_instant(as_of, "asOf")
-    return SnapshotView(await context.history(slug), services.store, moment, axis)
-
-
-T = TypeVar("T")
-U = TypeVar("U")
 
 
 def then(value: AwaitableOrValue[T], finish: Callable[[T], U]) -> AwaitableOrValue[U]:

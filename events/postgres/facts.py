@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.policy import SourceInfo, fact_document, occurred_start
+from events.ports import Applied, StreamStates
 from events.timeline_facts import cited_sources, fact_of, facts_citing, facts_touched
 from events.vocabulary import DomainEvent, EntriesMerged, SourceGraded
-
-if TYPE_CHECKING:
-    from events.projection import Applied, StateView
 
 FactKey = tuple[str, str, str]  # timeline, entry, attribute
 
@@ -56,9 +54,9 @@ class _Touched:
 
 
 class FactWriter:
-    def __init__(self, connection: AsyncConnection, view: StateView) -> None:
+    def __init__(self, connection: AsyncConnection, states: StreamStates) -> None:
         self.connection = connection
-        self.view = view
+        self.states = states
         self.sources: dict[str, SourceInfo] = {}
 
     async def write(self, batch: Sequence[Applied], recompute: bool = True) -> None:
@@ -87,7 +85,7 @@ class FactWriter:
         deletes: list[dict[str, Any]] = []
         occurred: list[dict[str, Any]] = []
         for slug, entry, attribute in keys:
-            timeline = await self.view.timeline(slug)
+            timeline = await self.states.timeline(slug)
             sources = await self._sources(cited_sources(timeline, entry, attribute))
             fact = fact_of(timeline, entry, attribute, sources)
             params = {"timeline": slug, "entry": entry, "attribute": attribute}
@@ -107,17 +105,17 @@ class FactWriter:
         """Each touched fact under the entry it now lives on, in a stable order."""
         keys: set[FactKey] = set()
         for slug, events in touched.events.items():
-            timeline = await self.view.timeline(slug)
+            timeline = await self.states.timeline(slug)
             for event in events:
                 keys.update((slug, e, a) for e, a in facts_touched(timeline, event))
         for slug in citing:
-            timeline = await self.view.timeline(slug)
+            timeline = await self.states.timeline(slug)
             for source in touched.graded:
                 keys.update((slug, e, a) for e, a in facts_citing(timeline, source))
         return sorted(keys)
 
     async def _sources(self, ids: set[str]) -> dict[str, SourceInfo]:
         for source_id in ids - set(self.sources):
-            state = await self.view.source(source_id)
+            state = await self.states.source(source_id)
             self.sources[source_id] = SourceInfo(state.id, state.name, state.reliability)
         return {i: self.sources[i] for i in ids}

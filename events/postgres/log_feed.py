@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from events.chain import Envelope
-from events.store import PostgresEventStore
+from events.postgres.store import PostgresEventStore
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from api.importer import import_file
-from api.services import Services
+from api.services.ndjson_import import import_file
+from api.services.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def load_demo_once(services: Services) -> None:
                 log.info("the log is not empty; the demo is not imported again")
                 return
             log.info("importing the demo timeline (the battle of Khasham, February 2018)")
-            count = await import_file(services, demo_path(), actor=DEMO_ACTOR)
+            count = await import_file(services.intake, demo_path(), actor=DEMO_ACTOR)
             log.info("imported the demo timeline: %d events", count)
         finally:
             await guard.execute(text("SELECT pg_advisory_unlock(:key)"),

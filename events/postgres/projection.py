@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events.chain import Envelope
-from events.facts_projection import FactWriter
 from events.policy import POLICY_VERSION
-from events.reducer import ReportStatus, SourceState, TimelineState
-from events.store import COPY_FROM, copy_rows
+from events.ports import Applied, StreamStates
+from events.postgres.facts import FactWriter
+from events.postgres.store import COPY_FROM, copy_rows
 from events.values import Value
 from events.vocabulary import (
-    DomainEvent,
     EntriesMerged,
     EntryOpened,
     FactReported,
-    Rank,
     ReportCorrected,
     ReportRanked,
     ReportRetracted,
@@ -37,33 +33,6 @@ from events.vocabulary import (
 # The policy's version is part of the projection's: facts projected under another policy
 # version are stale, and a rebuild writes a checkpoint under the new name.
 PROJECTION_NAME = f"read_model.policy-{POLICY_VERSION}"
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """An event as stored, decoded, with the stream it was applied to."""
-
-    envelope: Envelope
-    event: DomainEvent
-
-
-class StateView(Protocol):
-    """The folded streams as of the batch being written (the appender's write model)."""
-
-    async def timeline(self, slug: str) -> TimelineState: ...
-
-    async def source(self, source_id: str) -> SourceState: ...
-
-
-class Projection(Protocol):
-    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView) -> None: ...
-
-
-class NoProjection:
-    """For stores without read-model tables (the in-memory store)."""
-
-    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView) -> None:
-        return None
 
 
 def _value(value: Value | None) -> str | None:
@@ -162,11 +131,10 @@ class PostgresProjection:
     """The read model tables: timelines, sources, entries, reports, facts, and the
     checkpoint. Facts are recomputed one by one, only those the batch touched."""
 
-    async def apply(self, session: Any, batch: Sequence[Applied], view: StateView,
-                    facts: bool = True) -> None:
+    async def apply(self, connection: AsyncConnection, batch: Sequence[Applied],
+                    states: StreamStates, facts: bool = True) -> None:
         if not batch:
             return
-        connection: AsyncConnection = session.connection
         # New rows first, one run per table (no change to a row can precede its insert),
         # then the changes in log order: a big batch costs a few statements, not one per
         # interleaving of inserts and updates.
@@ -193,10 +161,6 @@ class PostgresProjection:
             await connection.execute(text(_TIMELINE_VERSION), [
                 {"slug": slug, "position": position}
                 for slug, position in timeline_versions.items()])
-        await FactWriter(connection, view).write(batch, recompute=facts)
+        await FactWriter(connection, states).write(batch, recompute=facts)
         await connection.execute(text(_CHECKPOINT), {
             "name": PROJECTION_NAME, "position": batch[-1].envelope.position})
-
-
-__all__ = ["Applied", "NoProjection", "PostgresProjection", "Projection", "Rank",
-           "ReportStatus", "row_changes"]

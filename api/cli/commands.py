@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from api.auth import Scope
+from api.services.auth import Scope
 from api.settings import Settings
 
 if TYPE_CHECKING:
-    from api.services import Services
+    from api.services.wiring import Services
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ app.add_typer(documents_app, name="documents")
 
 def _with_services(work: Callable[..., Awaitable[T]]) -> T:
     from api.database import create_engine, upgrade
-    from api.services import Services
+    from api.services.wiring import Services
 
     async def run() -> T:
         settings = Settings.from_env()
@@ -66,8 +66,8 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     """Serve the GraphQL API (GraphiQL at /graphql in a browser)."""
     import uvicorn
 
-    from api.observability import configure_logging
-    from api.serving import AnnouncingServer
+    from api.http.observability import configure_logging
+    from api.http.serving import AnnouncingServer
 
     configure_logging(os.environ.get("CHRONICLE_LOG_FORMAT"),
                       os.environ.get("CHRONICLE_LOG_LEVEL"))
@@ -119,13 +119,20 @@ def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per l
                                               "(one report per row) instead.")] = False,
             ) -> None:
     """Import commands from an NDJSON file (or reports from a CSV), all or nothing."""
-    from api.csv_import import import_csv
-    from api.importer import import_file
+    from api.cli.progress import progress
+    from api.services.csv_import import import_csv
+    from api.services.ndjson_import import import_file
     from events.errors import DomainError
 
-    read = import_csv if csv else import_file
+    async def run(services: Services) -> int:
+        with progress("importing", None) as advance:
+            if csv:
+                return await import_csv(services.intake, services.read_model, file,
+                                        actor=actor, on_progress=advance)
+            return await import_file(services.intake, file, actor=actor, on_progress=advance)
+
     try:
-        count = _with_services(lambda services: read(services, file, actor=actor))
+        count = _with_services(run)
     except DomainError as e:
         raise _fail(f"{file}: {e.message}; nothing was imported") from None
     typer.echo(f"imported {count} events from {file}")
@@ -135,7 +142,7 @@ def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per l
 def export(output: Annotated[Path, typer.Option("--output", "-o", help="NDJSON file to write.",
                                                 dir_okay=False)]) -> None:
     """Write the log verbatim (envelopes, positions, hashes) as NDJSON."""
-    from api.archive import export_log
+    from api.services.archive import export_log
 
     count = _with_services(lambda services: export_log(services.store, output))
     typer.echo(f"exported {count} events to {output}")
@@ -145,7 +152,7 @@ def export(output: Annotated[Path, typer.Option("--output", "-o", help="NDJSON f
 def restore(file: Annotated[Path, typer.Argument(help="A file written by chronicle export.",
                                                  exists=True, dir_okay=False)]) -> None:
     """Restore an exported log into an empty database, verifying its chain first."""
-    from api.archive import restore_log
+    from api.services.archive import restore_log
     from events.errors import DomainError
 
     try:
@@ -158,9 +165,9 @@ def restore(file: Annotated[Path, typer.Argument(help="A file written by chronic
 @app.command("replay")
 def replay() -> None:
     """Rebuild the read model from position 0 beside the live one, then swap it in."""
-    from api.progress import progress
+    from api.cli.progress import progress
     from events.errors import DomainError
-    from events.rebuild import replay_read_model
+    from events.postgres.rebuild import replay_read_model
 
     async def run(services: Services) -> int:
         head = await services.store.head_position()
@@ -177,7 +184,7 @@ def replay() -> None:
 @app.command("verify")
 def verify() -> None:
     """Recompute the hash chain; exit 1 naming the first bad position."""
-    from api.archive import verify_log
+    from api.services.archive import verify_log
 
     check = _with_services(lambda services: verify_log(services.store))
     if not check.ok:
@@ -206,7 +213,7 @@ def documents_register(manifest: Annotated[Path, typer.Argument(
         help="Apollo's persisted query manifest, or a {sha256: document} JSON map.")]) -> None:
     """Register the operations a frontend ships; with CHRONICLE_TRUSTED_DOCUMENTS_ONLY they
     are the only ones that run."""
-    from api.documents import parse_manifest
+    from api.services.documents import parse_manifest
     from events.errors import DomainError
 
     try:

@@ -1,4 +1,4 @@
-"""Write the GraphQL schema's SDL: ``python -m api.export_schema > schema.graphql``."""
+"""Write the GraphQL schema's SDL: ``python -m api.graphql.export_schema > schema.graphql``."""
 
 from __future__ import annotations
 

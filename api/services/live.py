@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from api.log_feed import LogFeed
 from events.chain import Envelope
 from events.errors import StoreUnavailable
-from events.read_model import ReadModel
+from events.postgres.log_feed import LogFeed
+from events.postgres.read_model import ReadModel
 from events.rows import FactRow
 
 log = logging.getLogger(__name__)

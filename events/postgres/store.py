@@ -3,18 +3,18 @@
 Only this module writes SQL for the ``events`` table. Appends happen inside an
 ``AppendSession``: one transaction that holds the log's advisory lock from ``head()`` to
 commit, so positions are handed out in commit order and a reader that has seen position N
-never later sees a new event below N. ``MemoryEventStore`` keeps the same contract in memory
-for unit tests.
+never later sees a new event below N. The session also runs the store's projection on its
+own connection, so the read model commits with the events (read-your-writes).
+``events.memory`` keeps the same contract in memory for unit tests.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -22,60 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.chain import GENESIS_HASH, Envelope
 from events.errors import StoreUnavailable, refuse_bad_text
+from events.ports import (
+    Applied,
+    EventFilter,
+    Head,
+    IdempotencyRecord,
+    Projection,
+    StreamStates,
+)
 
 # pg_advisory_xact_lock key for appends: the bytes of "chronicl".
 APPEND_LOCK_KEY = 0x6368726F6E69636C
 LOCK_TIMEOUT = "5s"
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """The last stored event, and the clock the next batch is recorded at."""
-
-    position: int
-    hash: str
-    now: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilter:
-    """Narrows ``Query.events``: one stream, some types, a position, a window of recorded_at."""
-
-    stream: str | None = None
-    types: tuple[str, ...] = ()
-    after: int | None = None
-    recorded_from: datetime | None = None
-    recorded_to: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
-    key: str
-    fingerprint: str
-    position: int
-
-
-class AppendSession(Protocol):
-    """One append transaction; ``head()`` takes the log's lock until the session ends."""
-
-    async def head(self) -> Head: ...
-
-    async def stream_since(self, stream: str, version: int) -> list[Envelope]: ...
-
-    async def idempotency(self, keys: Sequence[str]) -> dict[str, tuple[str, Envelope]]: ...
-
-    async def write(self, envelopes: Sequence[Envelope],
-                    keys: Sequence[IdempotencyRecord]) -> None: ...
-
-
-class EventStore(Protocol):
-    def session(self) -> Any:
-        """An async context manager yielding an ``AppendSession``; commits on clean exit."""
-        ...
-
-    async def read(self, after: int = 0, limit: int = 1000) -> list[Envelope]: ...
-
-    async def read_stream(self, stream: str) -> list[Envelope]: ...
 
 
 # Built once from a constant column list; nothing a client supplies is interpolated.
@@ -154,8 +112,10 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 class PostgresAppendSession:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection,
+                 projection: Projection[AsyncConnection] | None = None) -> None:
         self.connection = connection
+        self.projection = projection
 
     async def head(self) -> Head:
         await self.connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
@@ -197,16 +157,22 @@ class PostgresAppendSession:
                 [{"key": k.key, "fingerprint": k.fingerprint, "position": k.position}
                  for k in keys])
 
+    async def project(self, batch: Sequence[Applied], states: StreamStates) -> None:
+        if self.projection is not None:
+            await self.projection.apply(self.connection, batch, states)
+
 
 class PostgresEventStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine,
+                 projection: Projection[AsyncConnection] | None = None) -> None:
         self.engine = engine
+        self.projection = projection
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[PostgresAppendSession]:
         try:
             async with self.engine.begin() as connection:
-                yield PostgresAppendSession(connection)
+                yield PostgresAppendSession(connection, self.projection)
         except Exception as e:
             if is_unavailable(e):
                 raise StoreUnavailable("the event store is unavailable; nothing was stored, "
@@ -248,8 +214,8 @@ class PostgresEventStore:
             return int(head.scalar_one())
 
     async def filtered(self, filter: EventFilter, after: int, limit: int) -> list[Envelope]:
-        refuse_bad_text(stream=filter.stream, types=filter.types)
         """The raw log in position order, narrowed by ``filter``, keyset-paged by position."""
+        refuse_bad_text(stream=filter.stream, types=filter.types)
         clauses = ["position > :after"]
         params: dict[str, Any] = {"after": max(after, filter.after or 0), "limit": limit}
         if filter.stream is not None:
@@ -281,57 +247,3 @@ class PostgresEventStore:
         async with self.engine.connect() as connection:
             result = await connection.execute(text(sql + " ORDER BY position"), params)
             return [_envelope(row) for row in result]
-
-
-class MemoryEventStore:
-    """The same contract in memory, for unit tests of the appender and decisions."""
-
-    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
-        self.log: list[Envelope] = []
-        self.keys: dict[str, IdempotencyRecord] = {}
-        self._clock = clock or (lambda: datetime(2018, 2, 15, tzinfo=UTC))
-        self.fail_next_write: Exception | None = None
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[MemoryAppendSession]:
-        session = MemoryAppendSession(self)
-        yield session
-        if self.fail_next_write is not None:
-            error, self.fail_next_write = self.fail_next_write, None
-            raise StoreUnavailable("the event store is unavailable") from error
-        self.log.extend(session.pending)
-        for record in session.pending_keys:
-            self.keys[record.key] = record
-
-    async def read(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
-        return [e for e in self.log if e.position > after][:limit]
-
-    async def read_stream(self, stream: str) -> list[Envelope]:
-        return [e for e in self.log if e.stream == stream]
-
-
-class MemoryAppendSession:
-    def __init__(self, store: MemoryEventStore) -> None:
-        self.store = store
-        self.pending: list[Envelope] = []
-        self.pending_keys: list[IdempotencyRecord] = []
-
-    async def head(self) -> Head:
-        now = self.store._clock()
-        if not self.store.log:
-            return Head(0, GENESIS_HASH, now)
-        last = self.store.log[-1]
-        return Head(last.position, last.hash, max(now, last.recorded_at))
-
-    async def stream_since(self, stream: str, version: int) -> list[Envelope]:
-        return [e for e in self.store.log if e.stream == stream and e.version > version]
-
-    async def idempotency(self, keys: Sequence[str]) -> dict[str, tuple[str, Envelope]]:
-        by_position = {e.position: e for e in self.store.log}
-        return {k: (r.fingerprint, by_position[r.position])
-                for k in keys if (r := self.store.keys.get(k)) is not None}
-
-    async def write(self, envelopes: Sequence[Envelope],
-                    keys: Sequence[IdempotencyRecord]) -> None:
-        self.pending.extend(envelopes)
-        self.pending_keys.extend(keys)

@@ -9,14 +9,13 @@ from typing import Any
 
 from sqlalchemy import text
 
-from events.appender import new_state
 from events.chain import Envelope
-from events.decisions import StreamState
 from events.errors import Conflict
-from events.facts_projection import FactWriter
-from events.projection import PROJECTION_NAME, Applied, PostgresProjection
-from events.reducer import SourceState, Stamp, TimelineState
-from events.store import APPEND_LOCK_KEY, IdempotencyRecord, PostgresEventStore
+from events.ports import Applied, IdempotencyRecord
+from events.postgres.facts import FactWriter
+from events.postgres.projection import PROJECTION_NAME, PostgresProjection
+from events.postgres.store import APPEND_LOCK_KEY, PostgresEventStore
+from events.reducer import SourceState, Stamp, StreamState, TimelineState, new_state
 from events.vocabulary import decode, source_stream, timeline_stream
 
 READ_MODEL_TABLES = ("facts", "reports", "entries", "sources", "timelines", "checkpoints")
@@ -79,7 +78,7 @@ async def restore_with_read_model(store: PostgresEventStore, envelopes: Sequence
         for start in range(0, len(envelopes), CHUNK):
             chunk = envelopes[start:start + CHUNK]
             await session.write(chunk, [])
-            await projection.apply(session, folded.fold(chunk), folded, facts=False)
+            await projection.apply(connection, folded.fold(chunk), folded, facts=False)
             if on_progress is not None:
                 on_progress(start + len(chunk))
         await session.write([], keys)
@@ -170,7 +169,7 @@ async def _project_in(session: Any, store: PostgresEventStore, projection: Postg
         chunk = await store.read(position, CHUNK)
         if not chunk:
             break
-        await projection.apply(session, folded.fold(chunk), folded, facts=facts)
+        await projection.apply(session.connection, folded.fold(chunk), folded, facts=facts)
         position = chunk[-1].position
         done += 1
         if on_progress is not None:

@@ -21,14 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from api.importer import ImportError_, snake
-from api.progress import progress as show_progress
-from api.services import Services
-from events.appender import BatchRefused
+from api.services.intake import CommandIntake, LineRefused
+from api.services.ndjson_import import snake
 from events.commands import Submission, parse_submission
 from events.errors import BadInput, DomainError, NotFound
+from events.postgres.read_model import ReadModel
 from events.value_text import value_input
 
 REQUIRED = ("timeline", "entry", "attribute", "kind", "value", "source", "stance",
@@ -48,28 +45,13 @@ class _Known:
         self.sources = sources
 
 
-async def import_csv(services: Services, path: Path, *, actor: str,
-                     progress: bool = True) -> int:
+async def import_csv(intake: CommandIntake, read_model: ReadModel, path: Path, *,
+                     actor: str, on_progress: Callable[[int], None] | None = None) -> int:
     """Import ``path`` in one transaction; returns the number of events stored."""
-    known = await _known(services)
+    known = _Known({t.slug for t in await read_model.timelines()},
+                   await read_model.entry_ids(), {s.id for s in await read_model.sources()})
     submissions, lines = plan(path, known)
-    with show_progress("importing", len(submissions), progress) as advance:
-        try:
-            return await services.appender.append_all(submissions, actor=actor,
-                                                      on_progress=advance)
-        except BatchRefused as e:
-            raise ImportError_(lines[e.index], e.error) from e
-
-
-async def _known(services: Services) -> _Known:
-    read_model = services.read_model
-    timelines = {timeline.slug for timeline in await read_model.timelines()}
-    sources = {source.id for source in await read_model.sources()}
-    # ReadModel.entries pages through live entries only, but a merged entry keeps its id.
-    async with services.engine.connect() as connection:
-        entries = {(r.timeline, r.id) for r in await connection.execute(text(
-            "SELECT timeline, id FROM entries"))}
-    return _Known(timelines, entries, sources)
+    return await intake.append_file(submissions, lines, actor=actor, on_progress=on_progress)
 
 
 def plan(path: Path, known: _Known) -> tuple[list[Submission], list[int]]:
@@ -80,17 +62,17 @@ def plan(path: Path, known: _Known) -> tuple[list[Submission], list[int]]:
     try:
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
-            raise ImportError_(1, BadInput(f"the header lacks {', '.join(missing)}"))
+            raise LineRefused(1, BadInput(f"the header lacks {', '.join(missing)}"))
         for row in reader:
             try:
                 for mutation, fields in _commands(row, known):
                     submissions.append(parse_submission(mutation, fields))
                     lines.append(reader.line_num)
             except DomainError as e:
-                raise ImportError_(reader.line_num, e) from e
+                raise LineRefused(reader.line_num, e) from e
     except csv.Error as e:
         # csv counts a line once it has parsed it: the one it failed on is the next.
-        raise ImportError_(reader.line_num + 1, BadInput(f"not CSV: {e}")) from e
+        raise LineRefused(reader.line_num + 1, BadInput(f"not CSV: {e}")) from e
     return submissions, lines
 
 
@@ -104,7 +86,7 @@ def _text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise ImportError_(line, BadInput(f"not UTF-8 ({e.reason})")) from e
+        raise LineRefused(line, BadInput(f"not UTF-8 ({e.reason})")) from e
 
 
 def _commands(row: dict[str, str], known: _Known) -> list[tuple[str, dict[str, Any]]]:

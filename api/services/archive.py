@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.progress import progress
+from api.cli.progress import progress
 from events.archive import envelope_line, header, read_archive, trailer
 from events.chain import GENESIS_HASH, ChainCheck, ChainVerifier
-from events.rebuild import restore_with_read_model
-from events.store import PostgresEventStore
+from events.postgres.rebuild import restore_with_read_model
+from events.postgres.store import PostgresEventStore
 
 
 async def export_log(store: PostgresEventStore, output: Path) -> int:

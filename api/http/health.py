@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from api.database import head_revision
-from api.metrics import projection_lag
 
 CHECK_SECONDS = 2.0
 
@@ -30,7 +29,7 @@ async def readyz(request: Request) -> Response:
             async with services.engine.connect() as connection:
                 revision = (await connection.execute(text(
                     "SELECT version_num FROM alembic_version"))).scalar()
-            lag = await projection_lag(services.engine)
+            lag = await services.read_model.projection_lag()
     except Exception as e:
         return JSONResponse({"ready": False, "database": f"unreachable ({type(e).__name__})"},
                             status_code=503)

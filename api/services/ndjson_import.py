@@ -11,25 +11,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from api.progress import progress as show_progress
-from api.services import Services
-from events.appender import BatchRefused
+from api.services.intake import CommandIntake, LineRefused
 from events.commands import Submission, parse_submission
 from events.errors import BadInput, DomainError
-
-
-class ImportError_(DomainError):
-    """A line of an import file was refused; ``line`` is 1-based."""
-
-    def __init__(self, line: int, error: DomainError) -> None:
-        super().__init__(f"line {line}: {error.message}", field=error.field)
-        self.line = line
-        self.error = error
 
 
 @lru_cache(maxsize=1024)
@@ -80,7 +69,7 @@ def _parse_lines(raw_lines: Iterable[bytes]) -> tuple[list[Submission], list[int
                 submissions.append(parse_line(text))
                 lines.append(number)
         except DomainError as e:
-            raise ImportError_(number, e) from e
+            raise LineRefused(number, e) from e
     return submissions, lines
 
 
@@ -97,13 +86,8 @@ def _line_text(raw: bytes, *, opens_file: bool) -> str:
     return text.rstrip("\r\n")
 
 
-async def import_file(services: Services, path: Path, *, actor: str,
-                      progress: bool = True) -> int:
+async def import_file(intake: CommandIntake, path: Path, *, actor: str,
+                      on_progress: Callable[[int], None] | None = None) -> int:
     """Import ``path`` in one transaction; returns the number of events stored."""
     submissions, lines = parse_file(path)
-    with show_progress("importing", len(submissions), progress) as advance:
-        try:
-            return await services.appender.append_all(submissions, actor=actor,
-                                                      on_progress=advance)
-        except BatchRefused as e:
-            raise ImportError_(lines[e.index], e.error) from e
+    return await intake.append_file(submissions, lines, actor=actor, on_progress=on_progress)
