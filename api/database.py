@@ -83,6 +83,14 @@ async def upgrade(engine: AsyncEngine) -> None:
         await connection.run_sync(_upgrade)
 
 
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database's schema is at (None before the first migration)."""
+    async with engine.connect() as connection:
+        revision = (await connection.execute(text(
+            "SELECT version_num FROM alembic_version"))).scalar()
+    return None if revision is None else str(revision)
+
+
 def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 

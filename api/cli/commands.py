@@ -18,6 +18,7 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.services.wiring import Services
+    from events.chain import ChainCheck
 
 T = TypeVar("T")
 
@@ -142,9 +143,14 @@ def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per l
 def export(output: Annotated[Path, typer.Option("--output", "-o", help="NDJSON file to write.",
                                                 dir_okay=False)]) -> None:
     """Write the log verbatim (envelopes, positions, hashes) as NDJSON."""
+    from api.cli.progress import progress
     from api.services.archive import export_log
 
-    count = _with_services(lambda services: export_log(services.store, output))
+    async def run(services: Services) -> int:
+        with progress("exporting", await services.store.head_position()) as advance:
+            return await export_log(services.store, output, on_progress=advance)
+
+    count = _with_services(run)
     typer.echo(f"exported {count} events to {output}")
 
 
@@ -152,11 +158,16 @@ def export(output: Annotated[Path, typer.Option("--output", "-o", help="NDJSON f
 def restore(file: Annotated[Path, typer.Argument(help="A file written by chronicle export.",
                                                  exists=True, dir_okay=False)]) -> None:
     """Restore an exported log into an empty database, verifying its chain first."""
+    from api.cli.progress import progress
     from api.services.archive import restore_log
     from events.errors import DomainError
 
     try:
-        count = _with_services(lambda services: restore_log(services.store, file))
+        async def run(services: Services) -> int:
+            with progress("restoring", None) as advance:
+                return await restore_log(services.store, file, on_progress=advance)
+
+        count = _with_services(run)
     except DomainError as e:
         raise _fail(f"{file}: {e.message}; nothing was restored") from None
     typer.echo(f"restored {count} events from {file}; the read model is rebuilt")
@@ -184,9 +195,14 @@ def replay() -> None:
 @app.command("verify")
 def verify() -> None:
     """Recompute the hash chain; exit 1 naming the first bad position."""
+    from api.cli.progress import progress
     from api.services.archive import verify_log
 
-    check = _with_services(lambda services: verify_log(services.store))
+    async def run(services: Services) -> ChainCheck:
+        with progress("verifying", await services.store.head_position()) as advance:
+            return await verify_log(services.store, on_progress=advance)
+
+    check = _with_services(run)
     if not check.ok:
         raise _fail(f"the log is broken at position {check.first_bad_position} "
                     f"({check.checked} events checked)")

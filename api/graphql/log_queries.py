@@ -88,6 +88,6 @@ class LogQuery:
     async def verify_log(self, info: Info) -> LogCheck:
         if await info.context.principal() is None:
             raise Unauthenticated("verifyLog needs a token (any scope)")
-        check = await verify_log(info.context.services.store, show=False)
+        check = await verify_log(info.context.services.store)
         return LogCheck(ok=check.ok, checked=check.checked,
                         first_bad_position=check.first_bad_position)

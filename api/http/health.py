@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from api.database import head_revision
+from api.database import current_revision, head_revision
 
 CHECK_SECONDS = 2.0
 
@@ -26,9 +25,7 @@ async def readyz(request: Request) -> Response:
         return JSONResponse({"ready": False, "database": "starting"}, status_code=503)
     try:
         async with asyncio.timeout(CHECK_SECONDS):
-            async with services.engine.connect() as connection:
-                revision = (await connection.execute(text(
-                    "SELECT version_num FROM alembic_version"))).scalar()
+            revision = await current_revision(services.engine)
             lag = await services.read_model.projection_lag()
     except Exception as e:
         return JSONResponse({"ready": False, "database": f"unreachable ({type(e).__name__})"},
