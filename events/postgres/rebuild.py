@@ -5,7 +5,6 @@ model and swapped in (``chronicle replay``, or a policy version change at startu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy import text
 
@@ -14,7 +13,7 @@ from events.errors import Conflict
 from events.ports import Applied, IdempotencyRecord
 from events.postgres.facts import FactWriter
 from events.postgres.projection import PROJECTION_NAME, PostgresProjection
-from events.postgres.store import APPEND_LOCK_KEY, PostgresEventStore
+from events.postgres.store import APPEND_LOCK_KEY, PostgresAppendSession, PostgresEventStore
 from events.reducer import SourceState, Stamp, StreamState, TimelineState, new_state
 from events.vocabulary import decode, source_stream, timeline_stream
 
@@ -159,7 +158,8 @@ async def _project(store: PostgresEventStore, projection: PostgresProjection,
                                  chunks=1, facts=False)
 
 
-async def _project_in(session: Any, store: PostgresEventStore, projection: PostgresProjection,
+async def _project_in(session: PostgresAppendSession, store: PostgresEventStore,
+                      projection: PostgresProjection,
                       folded: _FoldedStreams, position: int,
                       on_progress: Callable[[int], None] | None,
                       chunks: int | None = None, facts: bool = True) -> int:
