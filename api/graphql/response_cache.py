@@ -24,10 +24,12 @@ from graphql import (
     parse,
     value_from_ast_untyped,
 )
+from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from api.graphql.context import Context
 from events.as_of import Axis
+from events.errors import DomainError
 
 CAPACITY = 128
 Key = tuple[Any, ...]
@@ -61,6 +63,11 @@ class ResponseCache:
         self._answers.move_to_end(key)
         while len(self._answers) > self.capacity:
             self._answers.popitem(last=False)
+
+
+def is_cacheable(result: ExecutionResult) -> bool:
+    """An answer worth keeping: data, and no error."""
+    return not result.errors and result.data is not None
 
 
 @lru_cache(maxsize=256)
@@ -130,3 +137,13 @@ async def cache_key(context: Context, query: str | None, operation_name: str | N
     rest = {k: v for k, v in variables.items() if k not in as_of_variables}
     return (query, operation_name, json.dumps(rest, sort_keys=True, default=str),
             tuple(depends_on))
+
+
+async def request_key(context: Context, request_data: GraphQLRequestData) -> Key | None:
+    """The key of a request that is a cacheable timeline read, or None (also when reading
+    what it depends on fails: executing it gives the error its place)."""
+    try:
+        return await cache_key(context, request_data.query, request_data.operation_name,
+                               request_data.variables)
+    except DomainError:
+        return None

@@ -1,59 +1,43 @@
-"""GraphQL over HTTP and WebSocket: strawberry's view, with what clients and caches expect.
+"""GraphQL over HTTP and WebSocket: strawberry's view, composed with what clients and
+caches expect. Each of these is a module of its own; the view only puts them in place:
 
-- Timeline reads are answered from the response cache while nothing they depend on moved.
-- ``Accept: application/graphql-response+json`` gets that media type, and then a request
-  that fails before execution (parse, validation, variables) is a 400 without ``data``, as
-  the GraphQL-over-HTTP spec asks; ``application/json`` clients keep the 200 they expect.
-- GET answers carry an ``ETag`` and answer 304 to ``If-None-Match``.
-- A request refused before it reaches GraphQL (a body that is not a JSON object, a content
-  type or method it does not take, no query) keeps its 4xx status but is answered as a
-  GraphQL error (``BAD_INPUT``, or ``METHOD_NOT_ALLOWED`` with ``Allow``), not plain text.
-- WebSockets are acknowledged only with a valid token, when one is given or required.
+- ``trusted``: persisted queries (a hash for a document) and trusted documents.
+- ``response_cache``: timeline reads answered while nothing they depend on moved.
+- ``etags``: GET answers carry an ``ETag`` and answer 304 to ``If-None-Match``.
+- ``negotiation``: ``application/json`` or ``application/graphql-response+json``, and the
+  400 without ``data`` the latter gets for a request that fails before execution.
+- ``refusals``: a request refused before it reaches GraphQL answered as a GraphQL error.
+- ``websocket_auth``: WebSockets are acknowledged only with a valid token, when one is
+  given or required.
+- ``encoding``: answers as JSON text (orjson).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from api.graphql import ide
+from api.graphql import encoding, etags, ide
 from api.graphql.context import Context
-from api.graphql.errors import TOO_COMPLEX, code_for
+from api.graphql.errors import TOO_COMPLEX
 from api.graphql.limits import QueryLimits, prescan
-from api.graphql.response_cache import EncodedResult, ResponseCache, cache_key
+from api.graphql.negotiation import JSON, is_bad_request, media_type
+from api.graphql.refusals import Refused, refusal_body, refusal_headers
+from api.graphql.response_cache import EncodedResult, ResponseCache, is_cacheable, request_key
 from api.graphql.schema import build_schema
-from api.services.documents import SHA256, sha256_of
+from api.graphql.trusted import with_persisted_query
+from api.graphql.websocket_auth import admit_connection
 from api.services.wiring import Services
 from api.settings import Settings
-from events.errors import BadInput, DomainError, refuse_bad_text
-
-JSON = "application/json"
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-ALLOWED_METHODS = "GET, POST"
-# The code of a request refused before it reaches GraphQL, by its HTTP status.
-REFUSAL_CODES = {400: "BAD_INPUT", 405: "METHOD_NOT_ALLOWED"}
-
-
-class Refused(Exception):
-    """A request answered with an error before it is parsed or executed."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.error = GraphQLError(message, extensions={"code": code})
+from events.errors import BadInput, refuse_bad_text
 
 
 class ServicesHolder:
@@ -96,11 +80,10 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def _refusal(self, request: Request, refused: HTTPException) -> Response:
-        error = {"message": refused.reason,
-                 "extensions": {"code": REFUSAL_CODES.get(refused.status_code, "BAD_REQUEST")}}
-        headers = {"allow": ALLOWED_METHODS} if refused.status_code == 405 else None
-        return Response(self.encode_json({"errors": [error]}), status_code=refused.status_code,
-                        media_type=_media_type(request.headers.get("accept")), headers=headers)
+        return Response(self.encode_json(refusal_body(refused.status_code, refused.reason)),
+                        status_code=refused.status_code,
+                        media_type=media_type(request.headers.get("accept")),
+                        headers=refusal_headers(refused.status_code))
 
     async def parse_http_body(self, request_adapter: Any) -> Any:
         try:
@@ -131,31 +114,26 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         operation_name = request_data.operation_name
         if operation_name is not None and not isinstance(operation_name, str):
             raise HTTPException(400, "operationName must be a string")
-        media_type = _media_type(request.headers.get("accept"))
-        sub_response.headers["content-type"] = media_type
+        media = media_type(request.headers.get("accept"))
+        sub_response.headers["content-type"] = media
         try:
             request_data = await self._admitted(context, request_data)
         except Refused as e:
-            if media_type == GRAPHQL_RESPONSE:
+            refused = ExecutionResult(data=None, errors=[e.error])
+            if is_bad_request(media, refused):
                 sub_response.status_code = 400
-            return ExecutionResult(data=None, errors=[e.error])
-        try:
-            key = await cache_key(context, request_data.query, operation_name,
-                                  request_data.variables)
-        except DomainError:
-            key = None  # not a read to cache; executing it gives the error its place
+            return refused
+        key = await request_key(context, request_data)
         tag = None
         if request.method == "GET":
-            # What the answer depends on is read before executing: a commit during the
-            # execution can only make the tag older than the body, never newer.
-            tag = await self._entity_tag(context, key, request_data, media_type)
+            tag = await etags.read_entity_tag(context, key, request_data, media)
         result = await self._answer(key, request, request_adapter, sub_response, context,
                                     root_value, request_data)
-        if media_type == GRAPHQL_RESPONSE and _request_error(result):
+        if is_bad_request(media, result):
             sub_response.status_code = 400
         if tag is not None and not result.errors:
-            _tag(sub_response, tag, request.headers.get("if-none-match"),
-                 private=context.services.settings.require_read_token)
+            etags.tag_response(sub_response, tag, request.headers.get("if-none-match"),
+                               private=context.services.settings.require_read_token)
         return result
 
     async def _admitted(self, context: Context, request_data: Any) -> Any:
@@ -167,7 +145,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             refuse_bad_text(query=request_data.query, variables=request_data.variables)
         except BadInput as e:
             raise Refused("BAD_INPUT", e.message) from None
-        request_data = await self._persisted(context, request_data)
+        request_data = await with_persisted_query(context.services.documents, request_data)
         if isinstance(request_data.query, str) and (
                 refusal := prescan(request_data.query, self.limits)) is not None:
             raise Refused(TOO_COMPLEX, refusal.message)
@@ -188,42 +166,18 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                 # request.
                 raise HTTPException(405, e.reason) from e
             raise
-        if key is None or result.errors or result.data is None:
+        if key is None or not is_cacheable(result):
             return result
         encoded = EncodedResult(self.encode_json_string(
             await super().process_result(request, result)))
         self.answers.put(key, encoded)
         return encoded
 
-    async def _persisted(self, context: Context, request_data: Any) -> Any:
-        """The request with its document, for Apollo's automatic persisted queries: a hash
-        alone is looked up; a hash with its document is checked, then remembered."""
-        extensions = request_data.extensions or {}
-        persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-        if persisted is None:
-            return request_data
-        sha = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if not isinstance(persisted, dict) or persisted.get("version") != 1 \
-                or not isinstance(sha, str) or not SHA256.fullmatch(sha):
-            raise Refused("BAD_INPUT", "persistedQuery needs version 1 and a "
-                                      "sha256Hash of 64 lowercase hex digits")
-        documents = context.services.documents
-        if request_data.query is None:
-            document = await documents.find(sha)
-            if document is None:
-                raise Refused("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
-            return dataclasses.replace(request_data, query=document)
-        if sha256_of(request_data.query) != sha:
-            raise Refused("BAD_INPUT", "provided sha does not match query")
-        documents.remember(sha, request_data.query)
-        return request_data
-
     async def process_result(self, request: Any, result: ExecutionResult) -> Any:
         if isinstance(result, EncodedResult):
             return result
         answer = await super().process_result(request, result)
-        if _request_error(result) and _media_type(request.headers.get("accept")) \
-                == GRAPHQL_RESPONSE:
+        if is_bad_request(media_type(request.headers.get("accept")), result):
             answer.pop("data", None)  # the request never reached execution
         return answer
 
@@ -234,86 +188,19 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "the request body is not UTF-8") from None
 
     def encode_json(self, data: object) -> str | bytes:
-        if isinstance(data, EncodedResult):
-            return data.body
-        try:
-            # Several times faster than json on a 200-entry answer; a str, as WebSocket
-            # messages are text frames.
-            return orjson.dumps(data).decode()
-        except TypeError:  # what orjson cannot take (ints past 64 bits) json can
-            return super().encode_json(data)
+        return encoding.encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         headers = {k: v for k, v in sub_response.headers.items() if k != "content-length"}
-        if sub_response.status_code == 304:
+        if sub_response.status_code == etags.NOT_MODIFIED:
             headers.pop("content-type", None)
-            return Response(status_code=304, headers=headers)
-        media_type = headers.pop("content-type", JSON)
-        response = Response(self.encode_json(response_data), media_type=media_type,
+            return Response(status_code=etags.NOT_MODIFIED, headers=headers)
+        content_type = headers.pop("content-type", JSON)
+        response = Response(self.encode_json(response_data), media_type=content_type,
                             status_code=sub_response.status_code or 200, headers=headers)
         if sub_response.background:
             response.background = sub_response.background
         return response
 
     async def on_ws_connect(self, context: Context) -> None:
-        """A WebSocket is acknowledged only with a valid token when one is given, or when
-        the deployment requires one to read (closed with 4403 otherwise)."""
-        try:
-            principal = await context.principal()
-        except DomainError as e:
-            raise ConnectionRejectionError({"message": str(e), "code": code_for(e)}) from None
-        if principal is None and context.services.settings.require_read_token:
-            raise ConnectionRejectionError({"message": "this deployment requires a token to "
-                                            "read", "code": "UNAUTHENTICATED"})
-
-    async def _entity_tag(self, context: Context, key: Any, request_data: Any,
-                          media_type: str) -> str:
-        if key is None:
-            # Anything else a read can show comes from the log: its head stands for it.
-            key = ("log", await context.services.store.head_position(), request_data.query,
-                   request_data.operation_name,
-                   json.dumps(request_data.variables or {}, sort_keys=True, default=str))
-        digest = hashlib.sha256(repr((key, media_type)).encode()).hexdigest()[:32]
-        return f'"{digest}"'
-
-
-def _media_type(accept: str | None) -> str:
-    """``application/graphql-response+json`` when the client ranks it at least as high as
-    ``application/json``; ``application/json`` otherwise (also for ``*/*`` and none)."""
-    if not accept:
-        return JSON
-    ranks: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranks[media.lower()] = quality
-    wanted = ranks.get(GRAPHQL_RESPONSE, 0.0)
-    return GRAPHQL_RESPONSE if wanted > 0 and wanted >= ranks.get(JSON, 0.0) else JSON
-
-
-def _tag(sub_response: Any, tag: str, if_none_match: str | None, *, private: bool) -> None:
-    """ETag and caching headers of a GET answer; 304 when the client has it already."""
-    sub_response.headers["etag"] = tag
-    sub_response.headers["cache-control"] = "private, no-cache" if private else "no-cache"
-    sub_response.headers["vary"] = "Accept, Authorization"
-    if tag in _tags(if_none_match):
-        sub_response.status_code = 304
-
-
-def _request_error(result: ExecutionResult) -> bool:
-    """The request failed before execution: no data, and no error has a field path."""
-    return result.data is None and bool(result.errors) and all(
-        e.path is None for e in result.errors or [])
-
-
-def _tags(if_none_match: str | None) -> set[str]:
-    if not if_none_match:
-        return set()
-    return {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        await admit_connection(context)
