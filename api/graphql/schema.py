@@ -8,13 +8,13 @@ from typing import Any
 import strawberry
 from graphql import NoSchemaIntrospectionCustomRule
 from graphql.error import GraphQLError
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql.errors import ErrorCodes, coded
 from api.graphql.execution import PlainLeafExecutionContext, mark_plain_leaves
-from api.graphql.limits import Guard, QueryLimits
+from api.graphql.limits import Guard, Limiter, QueryLimits
 from api.graphql.mutations import Mutation
 from api.graphql.operation_metrics import OperationMetrics
 from api.graphql.queries import Query
@@ -48,11 +48,15 @@ def build_schema(limits: QueryLimits | None = None, introspection: bool = True,
     and ``__type`` (production deployments that publish their schema file instead), and
     ``trusted_documents_only`` anything but registered documents, on every transport."""
     limits = limits or QueryLimits()
+    limiter = Limiter(limits)  # strawberry's depth and alias rules, built once
     extensions: list[Any] = [
-        # Factories: strawberry builds extensions per request; Guard's validation cache
-        # lives at module level, so it is shared across requests. (ParserCache is left
-        # out: its parse errors bypass ErrorCodes and reach the client without a code.)
-        ErrorCodes, OperationMetrics, lambda: Guard(limits)]
+        # Factories: strawberry builds extensions per request; Guard's parse and
+        # validation caches live at module level, so they are shared across requests.
+        # (ParserCache is left out: its parse errors bypass ErrorCodes and reach the
+        # client without a code.) The parser stops at max_tokens; Guard refuses what goes
+        # over the other limits before validation.
+        ErrorCodes, OperationMetrics, lambda: MaxTokensLimiter(limits.max_tokens),
+        lambda: Guard(limiter)]
     if trusted_documents_only:
         extensions.append(TrustedDocumentsOnly)  # after Guard: its refusal is the answer
     if not introspection:

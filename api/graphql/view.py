@@ -27,8 +27,7 @@ from strawberry.types import ExecutionResult
 
 from api.graphql import encoding, etags, ide
 from api.graphql.context import Context
-from api.graphql.errors import TOO_COMPLEX
-from api.graphql.limits import QueryLimits, prescan
+from api.graphql.limits import QueryLimits
 from api.graphql.negotiation import JSON, is_bad_request, media_type
 from api.graphql.refusals import Refused, refusal_body, refusal_headers
 from api.graphql.response_cache import EncodedResult, ResponseCache, is_cacheable, request_key
@@ -55,7 +54,6 @@ class ChronicleGraphQL(GraphQL[Context, None]):
     def __init__(self, holder: ServicesHolder, settings: Settings) -> None:
         limits = QueryLimits(max_depth=settings.max_depth, max_aliases=settings.max_aliases,
                              max_cost=settings.max_cost, max_tokens=settings.max_tokens)
-        self.limits = limits
         schema = build_schema(limits, settings.introspection, settings.trusted_documents_only)
         # Pings every 15 s keep idle subscriptions alive through proxies and load balancers.
         super().__init__(schema, graphql_ide="graphiql", keep_alive=True,
@@ -139,16 +137,13 @@ class ChronicleGraphQL(GraphQL[Context, None]):
     async def _admitted(self, context: Context, request_data: Any) -> Any:
         """The request with its document, once it passes the checks that need no parse:
         no NUL (PostgreSQL text cannot hold it; escaped in a document, ``\\u0000`` is
-        refused where the value is used), a known persisted query, the token and alias
-        limits."""
+        refused where the value is used) and a known persisted query. The size limits are
+        the schema's (api/graphql/limits.py), on every transport."""
         try:
             refuse_bad_text(query=request_data.query, variables=request_data.variables)
         except BadInput as e:
             raise Refused("BAD_INPUT", e.message) from None
         request_data = await with_persisted_query(context.services.documents, request_data)
-        if isinstance(request_data.query, str) and (
-                refusal := prescan(request_data.query, self.limits)) is not None:
-            raise Refused(TOO_COMPLEX, refusal.message)
         return request_data
 
     async def _answer(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,

@@ -1,14 +1,22 @@
-"""The lexical pre-scan counts aliases and tokens as graphql-core's parser sees them."""
+"""Tokens and aliases are counted as graphql-core sees them: tokens, comments included, by
+its parser (stopped by strawberry's ``MaxTokensLimiter``), aliases on the parsed document
+(strawberry's ``MaxAliasesLimiter``); whatever goes over is a ``QUERY_TOO_COMPLEX``
+refusal."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+import strawberry
 from graphql import FieldNode, Visitor, parse, visit
 from graphql.language import TokenKind
 from graphql.language.lexer import Lexer
 from graphql.language.source import Source
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
-from api.graphql.limits import QueryLimits, prescan
+from api.graphql.limits import Limiter, QueryLimits
+from api.graphql.schema import build_schema
 
 DOCUMENTS = [
     "{ a0: __typename a1: x }",
@@ -37,25 +45,54 @@ def aliases(document: str) -> int:
 
 
 def tokens(document: str) -> int:
-    lexer, count = Lexer(Source(document)), 0
+    """The tokens of the document, comments included, as ``max_tokens`` counts them."""
+    lexer = Lexer(Source(document))
+    token = lexer.token  # <SOF>; the lexer links every token it reads, comments too
     while lexer.advance().kind is not TokenKind.EOF:
+        pass
+    count = 0
+    while (token := token.next) is not None and token.kind is not TokenKind.EOF:
         count += 1
     return count
+
+
+@functools.cache
+def schema_with(limits: QueryLimits) -> strawberry.Schema:
+    return build_schema(limits)
+
+
+async def parsed(limits: QueryLimits, document: str) -> bool:
+    """Whether the document gets past the parser. Nothing runs: no operation type is
+    allowed, which strawberry checks right after parsing."""
+    try:
+        result = await schema_with(limits).execute(document, allowed_operation_types=())
+    except InvalidOperationTypeError:
+        return True
+    assert result.errors is not None and len(result.errors) == 1
+    error = result.errors[0]
+    assert error.extensions == {"code": "QUERY_TOO_COMPLEX"}
+    assert f"more than {limits.max_tokens} tokens" in error.message
+    return False
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_aliases_are_counted_exactly(document: str) -> None:
     n = aliases(document)
-    assert prescan(document, QueryLimits(max_aliases=n)) is None
+    schema = schema_with(QueryLimits())._schema
+    assert Limiter(QueryLimits(max_aliases=n)).refusal(schema, parse(document), None,
+                                                       None) is None
     if n:
-        refusal = prescan(document, QueryLimits(max_aliases=n - 1))
-        assert refusal is not None and "aliases" in refusal.message
+        refusal = Limiter(QueryLimits(max_aliases=n - 1)).refusal(schema, parse(document),
+                                                                  None, None)
+        assert refusal is not None
+        assert refusal.message == f"The query has {n} aliases; at most {n - 1} are allowed."
+        assert refusal.extensions == {"code": "QUERY_TOO_COMPLEX"}
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
-def test_tokens_are_counted_as_the_parser_counts_them(document: str) -> None:
+async def test_tokens_are_counted_as_the_parser_counts_them(document: str) -> None:
     n = tokens(document)
-    assert prescan(document, QueryLimits(max_tokens=n)) is None
-    refusal = prescan(document, QueryLimits(max_tokens=n - 1))
-    assert refusal is not None and "tokens" in refusal.message
-    assert refusal.extensions == {"code": "QUERY_TOO_COMPLEX"}
+    assert await parsed(QueryLimits(max_tokens=n), document)
+    # The parse cache is shared by every schema: a document parsed under a larger limit
+    # must not be taken from it under a smaller one.
+    assert not await parsed(QueryLimits(max_tokens=n - 1), document)
