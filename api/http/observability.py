@@ -8,14 +8,14 @@ record written while the request is handled, so one line in a client's error rep
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import uuid
 from contextvars import ContextVar
-from datetime import UTC, datetime
 
+from pythonjsonlogger.core import LogData
+from pythonjsonlogger.json import JsonFormatter
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,18 +56,33 @@ class WithRequestId(logging.Filter):
         return True
 
 
-class JsonLines(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, exception."""
+class JsonLines(JsonFormatter):
+    """One JSON object per line, by python-json-logger: ``time`` (ISO 8601, UTC), ``level``
+    (lower case), ``logger``, ``message``, then ``request_id`` when the record was written
+    for a request and ``exception`` (the traceback) when it carries one. Nothing else: what
+    libraries pass as ``extra`` (uvicorn's coloured copy of each message) stays out."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                "level": record.levelname.lower(), "logger": record.name,
-                "message": record.getMessage()}
-        if (rid := getattr(record, "request_id", None)) is not None:
-            line["request_id"] = rid
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+    def __init__(self) -> None:
+        super().__init__(["levelname", "name", "message"], timestamp="time",
+                         rename_fields={"levelname": "level", "name": "logger",
+                                        "exc_info": "exception"},
+                         json_ensure_ascii=False)
+
+    def add_fields(self, log_data: LogData, record: logging.LogRecord,
+                   message_dict: LogData) -> None:
+        if isinstance(record.msg, dict):  # the library would spread it into fields
+            record.message = record.getMessage()
+            message_dict = {k: v for k, v in message_dict.items() if k == "exc_info"}
+        super().add_fields(log_data, record, message_dict)
+
+    def process_log_record(self, log_data: LogData) -> LogData:
+        line: LogData = {"time": log_data["time"], "level": log_data["level"].lower(),
+                         "logger": log_data["logger"], "message": log_data["message"]}
+        if log_data.get("request_id") is not None:
+            line["request_id"] = log_data["request_id"]
+        if log_data.get("exception"):
+            line["exception"] = log_data["exception"]
+        return line
 
 
 # What the libraries say while starting (initdb's output, alembic's plugins and revisions,

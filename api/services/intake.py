@@ -36,7 +36,7 @@ class CommandIntake:
     async def submit(self, mutation: str, fields: Mapping[str, Any], *,
                      actor: str) -> AppendResult:
         """One command, as a client sends it: rate-limited per actor, then group-committed."""
-        self.writes.take(actor)
+        await self.writes.take(actor)
         submission = parse_submission(mutation, fields)
         return await self.appender.submit(
             submission.command, actor=actor, idempotency_key=submission.idempotency_key,

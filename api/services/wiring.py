@@ -45,7 +45,7 @@ class Services:
         metrics = Metrics()
         feed = LogFeed(store, listen_dsn(engine))
         appender = Appender(store, max_batch=settings.max_batch, on_batch=metrics.batch)
-        writes = WriteLimiter(settings.write_rate, settings.write_burst)
+        writes = WriteLimiter(engine, settings.write_rate, settings.write_burst)
         return cls(settings=settings, engine=engine, store=store, appender=appender,
                    intake=CommandIntake(appender, writes),
                    read_model=read_model, tokens=TokenBook(engine),
