@@ -97,6 +97,17 @@ class Databases:
         self.created.append(name)
         return with_database(self.server, name)
 
+    async def drop(self, url: str) -> None:
+        """Drop a database ``fresh`` or ``empty`` made, once its test is done with it (so the
+        session's end is left with few to drop)."""
+        name = make_url(url).database
+        admin = await admin_connection(self.server)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        self.created.remove(str(name))
+
     async def drop_all(self) -> None:
         admin = await admin_connection(self.server)
         try:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e import node_tools
+from tests.e2e.servers import stop_embedded
 
 
 @pytest.fixture(scope="session")
@@ -64,26 +63,9 @@ async def _drop_database(database_url: str, name: str) -> None:
         await admin.close()
 
 
-def _stop_embedded(pgdata: Path, timeout: float = 15) -> None:
-    """Stop the embedded PostgreSQL if a ``chronicle serve`` left it running in ``pgdata``
-    (serve stops it on SIGTERM; a server that was killed, or failed, cannot)."""
-    pid_file = pgdata / "postmaster.pid"
-    try:
-        pid = int(pid_file.read_text().split()[0])
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError, IndexError):
-        return  # not running
-    if str(pgdata).encode() not in command:
-        return  # a stale pid file; that pid is someone else now
-    os.kill(pid, signal.SIGINT)  # PostgreSQL's fast shutdown
-    deadline = time.monotonic() + timeout
-    while pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def chronicle_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment for ``Server(env, ...)`` from tests/e2e/test_serve.py.
+    """The environment for ``Server(env, ...)`` from tests/e2e/servers.py.
 
     With DATABASE_URL set, the server gets a fresh database ``chronicle_e2e_<uuid>`` on that
     PostgreSQL, dropped afterwards, so nothing else there is touched; without it, the
@@ -100,7 +82,7 @@ def chronicle_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         try:
             yield env
         finally:
-            _stop_embedded(data / "pgdata")
+            stop_embedded(data / "pgdata")
         return
     name = f"chronicle_e2e_{uuid.uuid4().hex}"
     asyncio.run(_create_database(server, name))

@@ -24,7 +24,7 @@ from graphql import (
 )
 
 from tests.e2e.node_tools import NODE_DIR, client_cache_check
-from tests.e2e.test_serve import Server, token
+from tests.e2e.servers import Server, token
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,5 @@
-"""The tree stays ruff- and mypy-clean (DESIGN.md §4, habit 7)."""
+"""The tree stays ruff- and mypy-clean (DESIGN.md §4, habit 7). The dependency rule is
+tests/unit/test_layers.py's."""
 
 from __future__ import annotations
 
@@ -24,14 +25,3 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_pure_domain_imports_no_io_or_delivery_code() -> None:
-    pure = ["values", "vocabulary", "commands", "decisions", "reducer", "chain", "errors",
-            "value_text"]
-    forbidden = ("sqlalchemy", "asyncpg", "strawberry", "starlette", "uvicorn", "httpx", "api")
-    for module in pure:
-        for line in (ROOT / "events" / f"{module}.py").read_text().splitlines():
-            if line.startswith(("import ", "from ")):
-                root = line.split()[1].split(".")[0]
-                assert root not in forbidden, f"events/{module}.py: {line}"

@@ -17,8 +17,7 @@ import httpx
 
 from api.database import database_url
 from api.settings import Settings
-from tests.e2e.conftest import _stop_embedded
-from tests.e2e.test_serve import BIN, Server, token
+from tests.e2e.servers import BIN, Server, stop_embedded, token
 
 CLIENTS = 16
 REPORT = ("mutation($input: ReportFactInput!) { reportFact(input: $input) "
@@ -197,4 +196,4 @@ def test_a_database_restart_mid_load_turns_the_api_unready_then_back_losing_noth
               f"503 while it was down ({down} checks)")
     finally:
         server.stop()
-        _stop_embedded(pgdata)
+        stop_embedded(pgdata)

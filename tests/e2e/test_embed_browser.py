@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e import node_tools
-from tests.e2e.test_serve import Server
+from tests.e2e.servers import Server
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SLUG = "khasham-2018"
@@ -74,6 +74,9 @@ def page_problems(width: str, page: dict[str, Any]) -> list[str]:
 
 def test_the_embed_page_is_self_contained_accessible_and_fits_a_phone(
         chromium: str, artifacts: Path, chronicle_env: dict[str, str]) -> None:
+    screenshots = [artifacts / f"embed-{width}.png" for width in WIDTHS]
+    for screenshot in screenshots:  # an earlier run's must not stand in for this run's
+        screenshot.unlink(missing_ok=True)
     server = Server(chronicle_env, "--demo")
     try:
         report = run(node_tools.browser_check, f"{server.url}/embed/{SLUG}", WIDTHS,
@@ -91,8 +94,8 @@ def test_the_embed_page_is_self_contained_accessible_and_fits_a_phone(
             problems.append(f"{width}px: scrolls horizontally: {page['scroll']}")
     assert not problems, "\n".join(problems)
     assert sorted(report["widths"]) == sorted(map(str, WIDTHS))
-    for width in WIDTHS:
-        assert (artifacts / f"embed-{width}.png").stat().st_size > 0
+    for screenshot in screenshots:
+        assert screenshot.stat().st_size > 0, f"{screenshot.name} was not written"
 
 
 def test_the_timelinejs_export_renders_in_timelinejs(
@@ -119,6 +122,8 @@ def test_the_timelinejs_export_renders_in_timelinejs(
     assert report["page_errors"] == [], summary
     assert report["external_requests"] == [], summary
     assert report["failed_requests"] == [], summary
+    # Chronicle gives every event its entry's id (TimelineJS would make one up otherwise):
+    # each marker is one of the export's events.
     ids = [event.get("unique_id") for event in exported.json()["events"]]
-    if all(ids):  # TimelineJS makes up ids for events without one
-        assert sorted(report["marker_ids"]) == sorted(ids), summary
+    assert ids and all(ids), ids
+    assert sorted(report["marker_ids"]) == sorted(ids), summary

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from api.graphql import ide
 from tests.e2e import node_tools
-from tests.e2e.test_serve import Server, token
+from tests.e2e.servers import Server, token
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 QUERY = "{ timelines { slug } verifyLog { ok } }"  # verifyLog answers only with a token

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.node_tools import run_audit
-from tests.e2e.test_serve import Server
+from tests.e2e.servers import Server
 
 REQUIRED = ("MUST", "SHOULD")
 

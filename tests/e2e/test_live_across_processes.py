@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.node_tools import Subscription
-from tests.e2e.test_serve import Server, token
+from tests.e2e.servers import Server, token
 
 CREATE = ('mutation { createTimeline(input: {slug: "live", title: "Live"}) '
           "{ event { position } } }")

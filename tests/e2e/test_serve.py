@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,50 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.log = Path(env["CHRONICLE_DATA_DIR"]) / f"serve-{self.port}.log"
-        self.output = self.log.open("w")
-        self.process = subprocess.Popen(
-            [str(BIN / "chronicle"), "serve", "--port", str(self.port), *args],
-            env=env, stdout=self.output, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.output.close()
-                raise AssertionError(f"server exited: {self.log.read_text()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
-
-    def graphql(self, query: str, token: str | None = None) -> dict[str, object]:
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        response = httpx.post(self.url + "/graphql", json={"query": query}, headers=headers,
-                              timeout=30)
-        assert response.status_code == 200, response.text
-        body: dict[str, object] = response.json()
-        return body
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.output.close()
+from tests.e2e.servers import BIN, DEMO_QUERY, Server, free_port, token
 
 
 @pytest.fixture
@@ -67,17 +21,6 @@ def embedded_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["CHRONICLE_DATA_DIR"] = str(tmp_path / "data")
     (tmp_path / "data").mkdir()
     yield env
-
-
-def token(env: dict[str, str]) -> str:
-    result = subprocess.run([str(BIN / "chronicle"), "token", "create", "--scope", "write",
-                             "--name", "e2e"], env=env, capture_output=True, text=True,
-                            check=True, timeout=120)
-    return result.stdout.strip().splitlines()[-1]
-
-
-DEMO_QUERY = ('{ timeline(slug: "khasham-2018") { version entries(first: 500) { totalCount '
-              'nodes { id reports { id } } } } sources { id } }')
 
 
 def test_the_embedded_default_serves_the_demo_once_and_takes_concurrent_writes(

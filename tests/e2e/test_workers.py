@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.test_serve import DEMO_QUERY, Server
+from tests.e2e.servers import DEMO_QUERY, Server
 
 
 def test_two_workers_start_together_and_import_the_demo_once(

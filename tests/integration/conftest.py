@@ -24,8 +24,12 @@ async def databases() -> AsyncIterator[Databases]:
 
 
 @pytest.fixture
-async def database_url(databases: Databases) -> str:
-    return await databases.fresh()
+async def database_url(databases: Databases) -> AsyncIterator[str]:
+    """A fresh, migrated database of the test's own, dropped after it (and after every
+    fixture using it)."""
+    url = await databases.fresh()
+    yield url
+    await databases.drop(url)
 
 
 class Api:

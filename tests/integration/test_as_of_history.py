@@ -12,8 +12,8 @@ import pytest
 from api.services.reading import SnapshotView, TimelineView, settled
 from events.as_of import Axis
 from tests.integration.conftest import Api
+from tests.integration.khasham import report, story
 from tests.integration.replay_view import AsOfView
-from tests.integration.test_best_known import report, story
 
 ENTRIES = ["strike", "tank", "funerals"]
 SOURCES = ["mfa", "outlets", "pentagon", "bi"]

@@ -17,20 +17,12 @@ from events.archive import ArchiveError
 from events.errors import Conflict
 from tests.databases import Databases
 from tests.integration.conftest import Api, running_api
+from tests.integration.demo_queries import READS
 
 EVENTS = """query($filter: EventFilter, $first: Int = 100, $after: String) {
   events(filter: $filter, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
     nodes { position stream version type actor prevHash hash recordedAt } } }"""
-
-READS = """query($asOf: DateTime, $axis: Axis = RECORDED) {
-  timeline(slug: "khasham-2018", asOf: $asOf, axis: $axis) { version
-    entries(first: 500) { nodes { id title occurred { start precision }
-      reports { id status stance recordedAt }
-      facts { attribute value { ... on Count { best low high } ... on Text { text }
-              ... on TimeSpan { start precision } ... on Place { name } ... on Flag { flag } }
-              low high disputed status explanation reports { report { id } weight role } } } } }
-  sources { id name reliability } }"""
 
 
 async def demo(api: Api) -> None:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.integration.conftest import Api
+from tests.integration.khasham import report, story
 
 FACT = ("fact { value { ... on Count { best low high } ... on Text { text } "
         "... on TimeSpan { start precision } } low high disputed status explanation "
@@ -22,31 +23,6 @@ TIMELINE = """query($asOf: DateTime, $axis: Axis = RECORDED, $after: String, $fi
                                   ... on TimeSpan { start precision } }
                 low high disputed status explanation
                 reports { report { id status } weight role } } } } } }"""
-
-
-async def story(api: Api) -> None:
-    for mutation, input in [
-        ("createTimeline", {"slug": "khasham", "title": "Khasham"}),
-        ("registerSource", {"id": "mfa", "name": "Russian Foreign Ministry",
-                            "kind": "GOVERNMENT"}),
-        ("gradeSource", {"source": "mfa", "reliability": "C"}),
-        ("registerSource", {"id": "outlets", "name": "several news outlets", "kind": "MEDIA"}),
-        ("gradeSource", {"source": "outlets", "reliability": "F"}),
-        ("registerSource", {"id": "pentagon", "name": "Pentagon", "kind": "MILITARY"}),
-        ("gradeSource", {"source": "pentagon", "reliability": "B"}),
-        ("registerSource", {"id": "bi", "name": "Business Insider", "kind": "MEDIA"}),
-        ("gradeSource", {"source": "bi", "reliability": "B"}),
-        ("openEntry", {"timeline": "khasham", "id": "strike", "title": "The strike"}),
-        ("openEntry", {"timeline": "khasham", "id": "tank", "title": "A tank destroyed"}),
-        ("openEntry", {"timeline": "khasham", "id": "funerals", "title": "Funerals"}),
-    ]:
-        await api.ok(mutation, input)
-
-
-def report(entry: str, attribute: str, value: dict[str, Any], source: str, stance: str,
-           reported_at: str, **extra: Any) -> dict[str, Any]:
-    return {"timeline": "khasham", "entry": entry, "attribute": attribute, "value": value,
-            "source": source, "stance": stance, "reportedAt": reported_at, **extra}
 
 
 async def read(api: Api, **variables: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from api.services.demo import DEMO_ACTOR, demo_path
 from api.services.intake import LineRefused
 from api.services.ndjson_import import import_file
 from api.settings import Settings
+from tests.databases import Databases
 from tests.integration.conftest import Api, running_api
 from tests.integration.ws import served
 
@@ -165,11 +166,8 @@ async def empty(database_url: str) -> AsyncIterator[Api]:
         yield api
 
 
-async def test_csv_export_then_import_round_trips(demo: Api, databases: object,
+async def test_csv_export_then_import_round_trips(demo: Api, databases: Databases,
                                                   tmp_path: Path) -> None:
-    from tests.databases import Databases
-
-    assert isinstance(databases, Databases)
     exported = await csv_of(demo, SLUG)
     path = tmp_path / "demo.csv"
     path.write_text(exported, encoding="utf-8")

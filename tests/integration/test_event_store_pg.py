@@ -1,8 +1,7 @@
-"""What PostgreSQL itself guarantees about the log."""
+"""What PostgreSQL itself guarantees about the log, beyond the store contract that
+tests/integration/test_store_contract_postgres.py runs on it."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 from sqlalchemy import text
@@ -11,8 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from api.database import create_engine
 from api.settings import Settings
 from events.appender import Appender
-from events.chain import verify_chain
-from events.commands import CreateTimeline, OpenEntry
+from events.commands import CreateTimeline
 from events.postgres.projection import PostgresProjection
 from events.postgres.store import PostgresEventStore
 
@@ -45,23 +43,3 @@ async def test_the_writer_role_may_only_read_and_append(engine) -> None:  # type
             "SELECT privilege_type FROM information_schema.role_table_grants "
             "WHERE grantee = 'chronicle_writer' AND table_name = 'events'"))}
     assert privileges == {"SELECT", "INSERT"}
-
-
-async def test_two_processes_interleave_without_gaps(engine) -> None:  # type: ignore[no-untyped-def]
-    # Two appenders with separate caches stand in for two API processes.
-    first = Appender(PostgresEventStore(engine, PostgresProjection()))
-    second = Appender(PostgresEventStore(engine, PostgresProjection()))
-    await first.submit(CreateTimeline("t", "T"), actor="a")
-    await second.submit(OpenEntry("t", "From the second", id="b0"), actor="b")
-    await asyncio.gather(
-        *(first.submit(OpenEntry("t", f"a{i}", id=f"a{i}"), actor="a") for i in range(20)),
-        *(second.submit(OpenEntry("t", f"b{i}", id=f"b{i + 1}"), actor="b") for i in range(20)))
-    # The first process's cache must catch up with the second's entries before deciding.
-    with pytest.raises(Exception, match="already exists"):
-        await first.submit(OpenEntry("t", "dup", id="b5"), actor="a")
-    log = await PostgresEventStore(engine).read(limit=100)
-    assert [e.position for e in log] == list(range(1, 43))
-    assert [e.version for e in log] == list(range(1, 43))
-    assert verify_chain(log).ok
-    await first.close()
-    await second.close()

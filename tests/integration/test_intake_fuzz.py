@@ -46,9 +46,9 @@ from events.postgres.rebuild import replay_read_model
 from events.value_text import value_cell
 from events.values import Precision, parse_value
 from tests.databases import Databases
+from tests.integration.clean_answers import assert_clean
 from tests.integration.conftest import Api, running_api
 from tests.integration.imports import import_path
-from tests.integration.test_fuzz import assert_clean
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,7 @@ from events.vocabulary import decode
 from tests.databases import Databases
 from tests.integration.conftest import Api, running_api
 from tests.integration.every_read import read_every_path
-from tests.unit.test_gate_properties import well_formed_reports
+from tests.strategies import well_formed_reports
 
 SLUG = "derna"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 
@@ -58,6 +59,9 @@ async def test_not_ready_while_the_database_is_gone_and_ready_again_after(
         await admin.close()
 
 
+HELD = 3  # connections a test checks out of the pool and holds
+
+
 def sample(metrics: str, name: str, **labels: str) -> float:
     wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     for line in metrics.splitlines():
@@ -90,8 +94,26 @@ async def test_metrics_count_operations_appends_and_the_pool(seeded: Api) -> Non
     assert sample(text, "chronicle_append_batch_commands_sum") == 5
     assert sample(text, "chronicle_projection_lag_events") == 0
     assert sample(text, "chronicle_subscriptions") == 0
-    assert sample(text, "chronicle_db_pool_size") >= 1
-    assert sample(text, "chronicle_db_pool_in_use") >= 0
+    assert sample(text, "chronicle_db_pool_size") == seeded.services.settings.pool_size
+
+
+async def test_the_pool_gauge_counts_the_connections_checked_out(seeded: Api) -> None:
+    async def in_use() -> float:
+        response = await seeded.client.get("/metrics")
+        return sample(response.text, "chronicle_db_pool_in_use")
+
+    before = await in_use()
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(HELD):
+            connection = await held.enter_async_context(seeded.engine.connect())
+            await connection.execute(text("SELECT 1"))
+        holding = await in_use()
+    after = await in_use()
+    # The log feed reads the log on a pooled connection now and then: a scrape may count
+    # that one too, so each comparison allows one connection more or less.
+    assert holding >= HELD
+    assert HELD - 1 <= holding - before <= HELD + 1, (before, holding)
+    assert HELD - 1 <= holding - after <= HELD + 1, (holding, after)
 
 
 async def test_every_response_carries_a_request_id(api: Api) -> None:

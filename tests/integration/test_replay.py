@@ -14,7 +14,7 @@ from events.postgres import rebuild
 from events.postgres.projection import PROJECTION_NAME
 from events.postgres.rebuild import replay_read_model
 from tests.integration.conftest import Api, running_api
-from tests.integration.test_audit import READS
+from tests.integration.demo_queries import READS
 
 NEW_REPORT = {"timeline": "khasham-2018", "entry": "khasham-strike", "attribute": "killed",
               "source": "kremlin", "stance": "CLAIMED", "reportedAt": "2018-02-20T00:00:00Z"}

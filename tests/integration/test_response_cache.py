@@ -10,7 +10,7 @@ from api.graphql.view import ChronicleGraphQL
 from api.services.demo import DEMO_ACTOR, demo_path
 from api.services.ndjson_import import import_file
 from tests.integration.conftest import Api
-from tests.integration.test_audit import READS
+from tests.integration.demo_queries import READS
 
 # The audit test's read, less its root `sources` field: a pure timeline read is cacheable.
 TIMELINE_READ = READS.replace("sources { id name reliability } }", "}")

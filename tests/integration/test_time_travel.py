@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.integration.conftest import Api
-from tests.integration.test_best_known import report, story
+from tests.integration.khasham import report, story
 
 CHANGES = """query($since: DateTime!, $until: DateTime, $axis: Axis = RECORDED) {
   changes(slug: "khasham", since: $since, until: $until, axis: $axis) {

@@ -12,32 +12,8 @@ from events.errors import DomainError
 from events.reducer import ReportStatus, SourceState, Stamp, TimelineState
 from events.timeline_facts import facts_of_entry, source_info
 from events.vocabulary import event_from_data, event_to_data
-from tests.unit.test_decisions import T0, World
-
-ENTRIES = ["a", "b", "c"]
-REPORTS = [f"r{i}" for i in range(1, 9)]
-
-commands = st.one_of(
-    st.builds(lambda e: ("openEntry", {"timeline": "t", "id": e, "title": e.upper()}),
-              st.sampled_from(ENTRIES)),
-    st.builds(lambda e, n, src, stance, day: ("reportFact", {
-        "timeline": "t", "entry": e, "attribute": "killed", "value": {"count": {"best": n}},
-        "source": src, "stance": stance, "reported_at": f"2018-02-{day:02d}T12:00:00Z"}),
-        st.sampled_from(ENTRIES), st.integers(0, 300), st.sampled_from(["s1", "s2", "nobody"]),
-        st.sampled_from(["CONFIRMED", "CLAIMED", "UNCONFIRMED", "DENIED"]), st.integers(8, 20)),
-    st.builds(lambda r: ("retractReport", {"timeline": "t", "report": r, "reason": "wrong",
-                                           "reported_at": "2018-02-21T00:00:00Z"}),
-              st.sampled_from(REPORTS)),
-    st.builds(lambda r, n: ("correctReport", {"timeline": "t", "report": r,
-                                              "value": {"count": {"best": n}},
-                                              "reported_at": "2018-02-22T00:00:00Z"}),
-              st.sampled_from(REPORTS), st.integers(0, 300)),
-    st.builds(lambda r, rank: ("rankReport", {"timeline": "t", "report": r, "rank": rank,
-                                              "reason": "editor"}),
-              st.sampled_from(REPORTS), st.sampled_from(["PREFERRED", "NORMAL", "DEPRECATED"])),
-    st.builds(lambda d, s: ("mergeEntries", {"timeline": "t", "duplicate": d, "survivor": s}),
-              st.sampled_from(ENTRIES), st.sampled_from(ENTRIES)),
-)
+from tests.strategies import editorial_commands
+from tests.unit.worlds import T0, World
 
 
 def run_all(script: list[tuple[str, dict[str, Any]]]) -> tuple[World, list[Any]]:
@@ -53,7 +29,7 @@ def run_all(script: list[tuple[str, dict[str, Any]]]) -> tuple[World, list[Any]]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(commands, max_size=40))
+@given(st.lists(editorial_commands, max_size=40))
 def test_folding_the_stored_events_again_gives_the_same_state(
         script: list[tuple[str, dict[str, Any]]]) -> None:
     world, accepted = run_all(script)
@@ -65,18 +41,17 @@ def test_folding_the_stored_events_again_gives_the_same_state(
         again = event_from_data(event.type, 1, event_to_data(event))
         assert again == event
         replayed.apply(again, Stamp(position, T0))
-    live = world.states["timeline:t"]
+    live = world.timeline("t")
     assert replayed.reports == live.reports
     assert replayed.entries == live.entries
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(commands, max_size=40))
+@given(st.lists(editorial_commands, max_size=40))
 def test_the_write_model_never_breaks_its_own_rules(
         script: list[tuple[str, dict[str, Any]]]) -> None:
     world, _ = run_all(script)
-    timeline = world.states["timeline:t"]
-    assert isinstance(timeline, TimelineState)
+    timeline = world.timeline("t")
     for report in timeline.reports.values():
         assert report.entry in timeline.entries
         assert report.source in {"s1", "s2"}
@@ -90,7 +65,7 @@ def test_the_write_model_never_breaks_its_own_rules(
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(commands, max_size=30), st.integers(min_value=0, max_value=30))
+@given(st.lists(editorial_commands, max_size=30), st.integers(min_value=0, max_value=30))
 def test_replaying_a_prefix_then_the_rest_equals_replaying_all(
         script: list[tuple[str, dict[str, Any]]], cut: int) -> None:
     world, accepted = run_all(script)

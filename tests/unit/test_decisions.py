@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from events.commands import parse_command, streams_read
-from events.decisions import StreamState, decide
+from events.commands import parse_command
 from events.errors import BadInput, Conflict, DomainError, NotFound
-from events.reducer import SourceState, Stamp, TimelineState
 from events.values import Count, Text
 from events.vocabulary import (
     EntriesMerged,
@@ -20,30 +18,7 @@ from events.vocabulary import (
     Stance,
     TimelineCreated,
 )
-
-T0 = datetime(2018, 2, 13, 15, tzinfo=UTC)
-
-
-class World:
-    """Streams folded from events, as the appender keeps them."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, StreamState] = {}
-        self.position = 0
-
-    def state(self, stream: str) -> StreamState:
-        kind, _, name = stream.partition(":")
-        if stream not in self.states:
-            self.states[stream] = TimelineState(name) if kind == "timeline" else SourceState(name)
-        return self.states[stream]
-
-    def run(self, mutation: str, **fields: object) -> object:
-        command = parse_command(mutation, fields)
-        states = {s: self.state(s) for s in streams_read(command)}
-        decision = decide(command, states, T0 + timedelta(days=365))
-        self.position += 1
-        self.state(decision.stream).apply(decision.event, Stamp(self.position, T0))
-        return decision.event
+from tests.unit.worlds import T0, World
 
 
 @pytest.fixture
@@ -147,9 +122,9 @@ def test_a_correction_changes_value_or_stance_and_keeps_the_kind(world: World) -
 
 def test_a_retracted_report_cannot_be_retracted_or_corrected_again(world: World) -> None:
     report(world)
-    assert isinstance(world.run("retractReport", timeline="khasham", report="r1",
-                                reason="wrong tank", reported_at="2018-02-14T00:00:00Z"),
-                      ReportRetracted)
+    assert world.run("retractReport", timeline="khasham", report="r1", reason="wrong tank",
+                     reported_at="2018-02-14T00:00:00Z") == ReportRetracted(
+        "r1", "wrong tank", datetime(2018, 2, 14, tzinfo=UTC))
     with pytest.raises(Conflict, match="retracted"):
         world.run("retractReport", timeline="khasham", report="r1", reason="again",
                   reported_at="2018-02-15T00:00:00Z")

@@ -30,8 +30,8 @@ from events.vocabulary import (
     Stance,
     TimelineCreated,
 )
-from tests.unit.test_decision_properties import commands
-from tests.unit.test_decisions import T0, World
+from tests.strategies import editorial_commands
+from tests.unit.worlds import T0, World
 
 SETUP: list[tuple[str, dict[str, Any]]] = [
     ("createTimeline", {"slug": "t", "title": "T"}),
@@ -61,7 +61,7 @@ def admit_all(log: list[tuple[str, DomainEvent]]) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(commands, max_size=40))
+@given(st.lists(editorial_commands, max_size=40))
 def test_every_log_the_decisions_write_is_admitted(
         script: list[tuple[str, dict[str, Any]]]) -> None:
     admit_all(decided_log(script))

@@ -8,28 +8,16 @@ from events.policy import (
     Fact,
     FactStatus,
     ReportRole,
-    SourceInfo,
     as_float,
     describe,
     resolve,
 )
 from events.reducer import ReportState, ReportStatus, Stamp
 from events.values import Count, Precision, Text, TimeSpan, Value
-from events.vocabulary import Rank, Reliability, Stance
+from events.vocabulary import Rank, Stance
+from tests.unit.policy_sources import SOURCES
 
 DAY0 = datetime(2018, 2, 10, tzinfo=UTC)
-
-SOURCES = {
-    "mfa": SourceInfo("mfa", "Russian Foreign Ministry", Reliability.C),
-    "outlets": SourceInfo("outlets", "several news outlets", Reliability.F),
-    "pentagon": SourceInfo("pentagon", "Pentagon", Reliability.B),
-    "bi": SourceInfo("bi", "Business Insider", Reliability.B),
-    "cnn": SourceInfo("cnn", "CNN", Reliability.B),
-    "social": SourceInfo("social", "Russian social media", Reliability.E),
-    "kremlin": SourceInfo("kremlin", "Kremlin", Reliability.C),
-    "wire": SourceInfo("wire", "A wire service", Reliability.A),
-    "ungraded": SourceInfo("ungraded", "An unknown blog", None),
-}
 
 
 class Reports:

@@ -12,7 +12,7 @@ from events.policy import ReportRole, resolve
 from events.reducer import ReportState, ReportStatus, Stamp
 from events.values import Count, Precision, Text, TimeSpan
 from events.vocabulary import Rank, Stance
-from tests.unit.test_policy import SOURCES
+from tests.unit.policy_sources import SOURCES
 
 DAY0 = datetime(2018, 2, 10, tzinfo=UTC)
 

@@ -1,0 +1,18 @@
+"""What every answer to hostile or random input must be: no 500, no stack trace or SQL in
+it, and a code on every error."""
+
+from __future__ import annotations
+
+import httpx
+
+LEAKS = ("Traceback", "sqlalchemy", "asyncpg", "SELECT ", "INSERT ", 'File "')
+
+
+def assert_clean(response: httpx.Response) -> None:
+    assert response.status_code < 500, response.text[:500]
+    for leak in LEAKS:
+        assert leak not in response.text, response.text[:500]
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        for error in body.get("errors") or []:
+            assert error.get("extensions", {}).get("code"), error
