@@ -13,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.database import create_engine
-from api.services.rate_limit import RateLimited, WriteLimiter
+from api.services import rate_limit
+from api.services.rate_limit import RateLimited, WriteLimiter, lease_size
 from api.settings import Settings
 from events.errors import StoreUnavailable
 from tests.integration.conftest import running_api
@@ -175,3 +176,41 @@ async def test_two_api_processes_refuse_writes_over_the_shared_rate(
         assert error["extensions"]["code"] == "RATE_LIMITED"
         assert "'tester' is over its write rate of 0.01 a second" in error["message"]
         assert await one.event_count() == 3
+
+
+@pytest.mark.parametrize(("rate", "burst", "lease"), [
+    (2, 3, 1), (50, 10, 1), (500, 1000, 50), (10_000, 200, 20), (0.5, 1, 1)])
+def test_a_lease_is_exact_at_low_rates_and_a_tenth_of_a_second_at_high_ones(
+        rate: float, burst: int, lease: int) -> None:
+    assert lease_size(rate, burst) == lease
+
+
+async def test_a_leased_token_is_spent_locally_and_never_beyond_the_lease(
+        engine: AsyncEngine) -> None:
+    limiter = WriteLimiter(engine, rate=500, burst=1000)
+    await limiter.take("desk")  # takes a lease of 50 from the shared bucket
+    await execute(engine, "UPDATE write_buckets SET tokens = 0, at = clock_timestamp() "
+                          "+ interval '1 hour' WHERE holder = 'desk'")
+    assert [await taken(limiter, "desk") for _ in range(50)] == [True] * 49 + [False]
+
+
+async def test_a_lease_left_unspent_is_dropped_when_it_ends(
+        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rate_limit, "LEASE_SECONDS", 0.05)
+    limiter = WriteLimiter(engine, rate=500, burst=1000)
+    await limiter.take("desk")
+    await execute(engine, "UPDATE write_buckets SET tokens = 0, at = clock_timestamp() "
+                          "+ interval '1 hour' WHERE holder = 'desk'")
+    await asyncio.sleep(0.06)
+    assert not await taken(limiter, "desk")
+
+
+async def test_leases_never_let_a_deployment_write_past_its_budget(
+        engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    """Two processes at a high rate: at most the burst gets through, however the leases
+    fall, and at most one unspent lease each is lost."""
+    limiters = [WriteLimiter(engine, rate=1000, burst=400) for engine in engines]
+    await execute(engines[0], "INSERT INTO write_buckets VALUES ('desk', 400, "
+                              "clock_timestamp() + interval '1 hour')")
+    outcomes = await asyncio.gather(*(taken(limiters[i % 2], "desk") for i in range(1200)))
+    assert 400 - 2 * limiters[0].lease <= sum(outcomes) <= 400
