@@ -108,6 +108,7 @@ class CorrectReport:
     reported_at: datetime
     value: Value | None = None
     stance: Stance | None = None
+    via: str | None = None  # the origin the report now cites
 
     @property
     def stream(self) -> str:
@@ -169,6 +170,8 @@ def streams_read(command: Command) -> list[str]:
         streams.append(source_stream(command.source))
         if command.via is not None and command.via != command.source:
             streams.append(source_stream(command.via))
+    elif isinstance(command, CorrectReport) and command.via is not None:
+        streams.append(source_stream(command.via))
     return streams
 
 
@@ -239,12 +242,13 @@ def _report_fact(d: Mapping[str, Any]) -> Command:
 def _correct_report(d: Mapping[str, Any]) -> Command:
     value = None if d.get("value") is None else parse_value(d.get("value"), "value")
     stance = None if d.get("stance") is None else parse_enum(Stance, d.get("stance"), "stance")
-    if value is None and stance is None:
-        raise BadInput("a correction needs a new value or a new stance", field="value")
+    via = _optional_local_id(d.get("via"), "via")
+    if value is None and stance is None and via is None:
+        raise BadInput("a correction needs a new value, stance or via", field="value")
     return CorrectReport(timeline=_slug(d.get("timeline"), "timeline"),
                          report=_local_id(d.get("report"), "report"),
                          reported_at=parse_instant(d.get("reported_at"), "reportedAt"),
-                         value=value, stance=stance)
+                         value=value, stance=stance, via=via)
 
 
 def _retract_report(d: Mapping[str, Any]) -> Command:
@@ -286,7 +290,7 @@ _ALLOWED_FIELDS: dict[str, set[str]] = {
     "openEntry": {"timeline", "title", "id"},
     "reportFact": {"timeline", "entry", "attribute", "value", "source", "via", "stance",
                    "reported_at", "quote", "url", "id"},
-    "correctReport": {"timeline", "report", "value", "stance", "reported_at"},
+    "correctReport": {"timeline", "report", "value", "stance", "via", "reported_at"},
     "retractReport": {"timeline", "report", "reason", "reported_at"},
     "rankReport": {"timeline", "report", "rank", "reason"},
     "mergeEntries": {"timeline", "duplicate", "survivor"},

@@ -69,6 +69,8 @@ class LogConsistency:
             if isinstance(event, ReportCorrected) and event.value is not None:
                 _require(event.value.kind == state.reports[event.report].value.kind,
                          f"the correction of {event.report!r} changes its value's kind")
+            if isinstance(event, ReportCorrected) and event.via is not None:
+                self._require_source(event.via, f"the correction of {event.report!r} (via)")
         elif isinstance(event, EntriesMerged):
             check_merge(state, event.duplicate, event.survivor)
 

@@ -82,6 +82,8 @@ def decide(command: Command, states: Mapping[str, StreamState],
     if isinstance(command, ReportFact):
         return Decision(command.stream, _report_fact(command, timeline, states))
     if isinstance(command, CorrectReport):
+        if command.via is not None:
+            _require_source(_source(states[source_stream(command.via)]), "via")
         return Decision(command.stream, _correct_report(command, timeline))
     if isinstance(command, RetractReport):
         _live_report(timeline, command.report)
@@ -153,12 +155,14 @@ def _correct_report(command: CorrectReport, timeline: TimelineState) -> ReportCo
     if command.value is not None and command.value.kind != report.value.kind:
         raise BadInput(f"value must stay a {report.value.kind}, like the report it "
                        f"corrects (got {command.value.kind})", field="value")
-    if command.value in (None, report.value) and command.stance in (None, report.stance):
+    if (command.value in (None, report.value) and command.stance in (None, report.stance)
+            and command.via in (None, report.via)):
         raise Conflict(f"report {command.report!r} already says that", field="value")
     if command.reported_at < report.reported_at:
         raise BadInput("reportedAt of a correction cannot precede the report it corrects",
                        field="reportedAt")
-    return ReportCorrected(command.report, command.reported_at, command.value, command.stance)
+    return ReportCorrected(command.report, command.reported_at, command.value, command.stance,
+                           command.via)
 
 
 def _merge_entries(command: MergeEntries, timeline: TimelineState) -> EntriesMerged:

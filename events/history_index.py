@@ -275,7 +275,10 @@ class TimelineHistory:
 
     def _reported_versions(self, entry: str, attribute: str) -> Versions[int, FactRow]:
         reports = self.state.fact_reports(entry, attribute)
-        cited = cited_sources(self.state, entry, attribute)
+        # Every origin a report cited along the way: a correction may have changed it.
+        cited = cited_sources(self.state, entry, attribute) | {
+            e.via for r in reports for _, e in self._report_log[r.id]
+            if isinstance(e, FactReported | ReportCorrected) and e.via is not None}
         info = {k: v for k, v in source_info(self.sources).items() if k in cited}
         moments = sorted({e.reported_at for r in reports for _, e in self._report_log[r.id]})
         versions: Versions[int, FactRow] = Versions()
@@ -297,8 +300,8 @@ class TimelineHistory:
         if first.reported_at > moment:
             return None
         past = dataclasses.replace(report, value=first.value, stance=first.stance,
-                                   status=ReportStatus.ACTIVE, retraction_reason=None,
-                                   changed_at=None)
+                                   via=first.via, status=ReportStatus.ACTIVE,
+                                   retraction_reason=None, changed_at=None)
         if rank is not None:
             past.rank, past.rank_reason, past.ranked_at = rank
         for _, event in log[1:]:
@@ -307,6 +310,7 @@ class TimelineHistory:
             if isinstance(event, ReportCorrected):
                 past.value = event.value if event.value is not None else past.value
                 past.stance = event.stance if event.stance is not None else past.stance
+                past.via = event.via if event.via is not None else past.via
                 past.status, past.changed_at = ReportStatus.CORRECTED, event.reported_at
             elif isinstance(event, ReportRetracted):
                 past.status, past.changed_at = ReportStatus.RETRACTED, event.reported_at

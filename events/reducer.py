@@ -152,6 +152,7 @@ class TimelineState:
             report = self.reports[event.report]
             report.value = event.value if event.value is not None else report.value
             report.stance = event.stance if event.stance is not None else report.stance
+            report.via = event.via if event.via is not None else report.via
             report.status, report.changed_at = ReportStatus.CORRECTED, event.reported_at
         elif isinstance(event, ReportRetracted):
             report = self.reports[event.report]

@@ -120,11 +120,16 @@ class FactReported:
 
 @dataclass(frozen=True, slots=True)
 class ReportCorrected:
+    """A source corrected itself: a new value, stance and/or origin (``via``, the source it
+    now cites). What is None stays as it was; events written before ``via`` existed lack it
+    and change no origin."""
+
     type: ClassVar[str] = "ReportCorrected"
     report: str
     reported_at: datetime
     value: Value | None = None
     stance: Stance | None = None
+    via: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

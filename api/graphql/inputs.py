@@ -105,6 +105,9 @@ class CorrectReportInput:
     reported_at: datetime
     value: ValueInput | None = strawberry.UNSET
     stance: Stance | None = strawberry.UNSET
+    via: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The origin the report now cites (a source "
+        "id), when the correction changes whom the source says it got the figure from.")
     idempotency_key: str | None = strawberry.UNSET
     expected_version: int | None = strawberry.UNSET
 

@@ -69,7 +69,8 @@ def _report_record(params: dict[str, Any]) -> tuple[Any, ...]:
 
 _CORRECT_REPORT = (
     "UPDATE reports SET value = coalesce(CAST(:value AS jsonb), value), "
-    "stance = coalesce(:stance, stance), status = 'CORRECTED', changed_at = :changed_at "
+    "stance = coalesce(:stance, stance), via = coalesce(:via, via), status = 'CORRECTED', "
+    "changed_at = :changed_at "
     "WHERE timeline = :timeline AND id = :id")
 _RETRACT_REPORT = ("UPDATE reports SET status = 'RETRACTED', retraction_reason = :reason, "
                    "changed_at = :changed_at "
@@ -115,7 +116,7 @@ def row_changes(applied: Applied) -> tuple[str, dict[str, Any]]:
         return _CORRECT_REPORT, {"timeline": timeline, "id": event.report,
                                  "value": _value(event.value),
                                  "stance": event.stance.value if event.stance else None,
-                                 "changed_at": event.reported_at}
+                                 "via": event.via, "changed_at": event.reported_at}
     if isinstance(event, ReportRetracted):
         return _RETRACT_REPORT, {"timeline": timeline, "id": event.report,
                                  "reason": event.reason, "changed_at": event.reported_at}

@@ -115,9 +115,31 @@ def test_a_correction_changes_value_or_stance_and_keeps_the_kind(world: World) -
     with pytest.raises(Conflict, match="already says"):
         world.run("correctReport", timeline="khasham", report="r1",
                   value={"count": {"best": 215}}, reported_at="2018-02-15T00:00:00Z")
-    with pytest.raises(BadInput, match="needs a new value or a new stance"):
+    with pytest.raises(BadInput, match="needs a new value, stance or via"):
         world.run("correctReport", timeline="khasham", report="r1",
                   reported_at="2018-02-15T00:00:00Z")
+
+
+def test_a_correction_can_change_the_origin_a_report_cites(world: World) -> None:
+    world.run("registerSource", id="lrc", name="Libyan Red Crescent", kind="NGO")
+    world.run("registerSource", id="who", name="WHO", kind="NGO")
+    report(world, attribute="killed", value={"count": {"best": 11300}}, via="lrc")
+    corrected = world.run("correctReport", timeline="khasham", report="r1",
+                          value={"count": {"best": 3958}}, via="who",
+                          reported_at="2018-02-14T00:00:00Z")
+    assert corrected == ReportCorrected("r1", datetime(2018, 2, 14, tzinfo=UTC),
+                                        Count(best=3958), None, "who")
+    assert world.timeline("khasham").reports["r1"].via == "who"
+    # Only the origin may change, and not to what it already is, nor to a stranger.
+    world.run("correctReport", timeline="khasham", report="r1", via="lrc",
+              reported_at="2018-02-15T00:00:00Z")
+    assert world.timeline("khasham").reports["r1"].via == "lrc"
+    with pytest.raises(Conflict, match="already says"):
+        world.run("correctReport", timeline="khasham", report="r1", via="lrc",
+                  reported_at="2018-02-16T00:00:00Z")
+    with pytest.raises(NotFound, match="nobody"):
+        world.run("correctReport", timeline="khasham", report="r1", via="nobody",
+                  reported_at="2018-02-16T00:00:00Z")
 
 
 def test_a_retracted_report_cannot_be_retracted_or_corrected_again(world: World) -> None:
