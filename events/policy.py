@@ -2,7 +2,11 @@
 
 Pure and deterministic. Weights are kept in integer millionths so sums and thresholds are
 exact; every weight and threshold is a named constant here, and ``POLICY_VERSION`` changes
-whenever one of them does (the projection is rebuilt then).
+whenever one of them, or a rule, does (the projection is rebuilt then).
+
+Version 2: a count report with a ``low`` and neither ``best`` nor ``high`` ("more than 200")
+is open above (it supports any best at or above its low, and makes the fact's ``high_open``);
+a relayed report weighs with the lower reliability of its source and its origin.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from events.value_groups import agrees, group_key, group_reports, matches, own_r
 from events.values import Count, Flag, Place, TimeSpan, Value
 from events.vocabulary import Rank, Reliability, Stance
 
-POLICY_VERSION = 1
+POLICY_VERSION = 2
 
 SCALE = 1000  # both factors are in thousandths, so a weight is in millionths
 RELIABILITY_WEIGHT = {Reliability.A: 1000, Reliability.B: 800, Reliability.C: 600,
@@ -77,6 +81,7 @@ class Fact:
     value: Value
     low: int | None
     high: int | None
+    high_open: bool  # counts: a report of weight ≥ 0.2 is open above ("5–200+")
     disputed: bool
     status: FactStatus
     alternatives: tuple[Alternative, ...]
@@ -88,7 +93,8 @@ def fact_document(fact: Fact) -> dict[str, object]:
     """The JSON form the read model stores and every read (present or as-of) serves."""
     return {
         "entry": fact.entry, "attribute": fact.attribute, "value": fact.value.to_data(),
-        "low": fact.low, "high": fact.high, "disputed": fact.disputed,
+        "low": fact.low, "high": fact.high, "highOpen": fact.high_open,
+        "disputed": fact.disputed,
         "status": fact.status.value, "explanation": fact.explanation,
         "alternatives": [{"value": a.value.to_data(), "weight": as_float(a.weight),
                           "reports": list(a.reports)} for a in fact.alternatives],
@@ -148,9 +154,22 @@ class _Judge:
         preferred = [r for r in self.live if r.rank is Rank.PREFERRED]
         self.preferred = max(preferred, key=lambda r: r.ranked_at or 0) if preferred else None
 
-    def reliability(self, report: ReportState) -> Reliability:
-        source = self.sources.get(report.source)
+    def grade(self, source_id: str) -> Reliability:
+        source = self.sources.get(source_id)
         return (source.reliability if source else None) or UNGRADED
+
+    def reliability(self, report: ReportState) -> Reliability:
+        """The source's grade, or its origin's when that weighs less: a relay is no more
+        reliable than what it relays, nor than itself."""
+        own = self.grade(report.source)
+        if report.via is None or report.via == report.source:
+            return own
+        origin = self.grade(report.via)
+        return origin if RELIABILITY_WEIGHT[origin] < RELIABILITY_WEIGHT[own] else own
+
+    def graded_by_origin(self, report: ReportState) -> bool:
+        """Does the report weigh with its origin's grade rather than its source's own?"""
+        return self.reliability(report) is not self.grade(report.source)
 
     def weight(self, report: ReportState) -> int:
         """A report's own weight: reliability × stance (a denial's is reliability × 0.7)."""
@@ -171,7 +190,8 @@ class _Judge:
 
     def finish(self, entry: str, attribute: str, value: Value, winners: list[ReportState],
                rivals: list[tuple[Value, int, list[ReportState]]], winner_weight: int,
-               low: int | None, high: int | None, disputed: bool) -> Fact:
+               low: int | None, high: int | None, disputed: bool,
+               open_top: ReportState | None = None) -> Fact:
         winner_ids = {r.id for r in winners}
         for report in self.live:
             self.roles[report.id] = (ReportRole.SUPPORTS if report.id in winner_ids
@@ -183,9 +203,10 @@ class _Judge:
         judged = tuple(JudgedReport(r.id, self.weights[r.id], self.roles[r.id])
                        for r in self.reports)
         return Fact(entry=entry, attribute=attribute, value=value, low=low, high=high,
-                    disputed=disputed, status=status, alternatives=alternatives,
-                    reports=judged, explanation=self.explain(value, winners, alternatives,
-                                                             disputed))
+                    high_open=open_top is not None, disputed=disputed, status=status,
+                    alternatives=alternatives, reports=judged,
+                    explanation=self.explain(value, winners, alternatives, disputed,
+                                             open_top))
 
     def status(self, winners: list[ReportState], disputed: bool) -> FactStatus:
         if self.preferred is not None:
@@ -227,11 +248,15 @@ class _Judge:
                     best = point
                     break
         low = high = best
-        for report in self.supporting:
-            if self.weights[report.id] >= RANGE_MIN_WEIGHT:
-                report_low, report_high = _range(report)
-                low, high = min(low, report_low), max(high, report_high)
-        winners = [r for r in self.supporting if _range(r)[0] <= best <= _range(r)[1]]
+        weighty = [r for r in self.supporting if self.weights[r.id] >= RANGE_MIN_WEIGHT]
+        for report in weighty:
+            report_low, report_high = _range(report)
+            low, high = min(low, report_low), max(high, report_high)
+        # The open report that leaves the top open: the highest "more than", then the
+        # heaviest, then the earliest.
+        open_top = min((r for r in weighty if _open_above(r)), default=None,
+                       key=lambda r: (-_point(r), -self.weights[r.id], r.reported.position))
+        winners = [r for r in self.supporting if _contains(r, best)]
         excluded = [r for r in self.supporting if r not in winners]
         winner_weight = self.net(winners, [d for d in self.denials if _point(d) == best])
         rivals: list[tuple[Value, int, list[ReportState]]] = []
@@ -242,7 +267,7 @@ class _Judge:
                     outside, [d for d in self.denials if _point(d) == point]), outside))
         disputed = self.is_disputed(winner_weight, self.independent(excluded))
         return self.finish(entry, attribute, Count(best=best, low=low, high=high), winners,
-                           rivals, winner_weight, low, high, disputed)
+                           rivals, winner_weight, low, high, disputed, open_top)
 
     # -- text, time, place, flag ----------------------------------------------------------
 
@@ -276,31 +301,42 @@ class _Judge:
     # -- the sentence ---------------------------------------------------------------------
 
     def explain(self, value: Value, winners: list[ReportState],
-                alternatives: Sequence[Alternative], disputed: bool) -> str:
-        shown = str(value.best) if isinstance(value, Count) else describe(value)
+                alternatives: Sequence[Alternative], disputed: bool,
+                open_top: ReportState | None) -> str:
         supporters = [r for r in winners if r.stance is not Stance.DENIED] or self.live
         lead = self.preferred or max(supporters, key=lambda r: (self.weights[r.id],
                                                                 -r.reported.position))
-        who = f"{shown} ({self.name(lead)}, {lead.stance.value.lower()}, " \
-              f"grade {self.reliability(lead).value})"
-        suffix = "; disputed" if disputed else ""
+        said_open: set[str] = set()  # the open reports whose "more than" is already said
+        if not isinstance(value, Count):
+            shown = describe(value)
+        elif lead is open_top and _point(lead) == value.best:
+            shown = describe(lead.value)  # "more than 200": the lead's own words
+            said_open.add(lead.id)
+        else:
+            shown = str(value.best)
+        grade = ("origin's grade" if self.graded_by_origin(lead) else "grade") + \
+            f" {self.reliability(lead).value}"
+        who = f"{shown} ({self.name(lead)}, {lead.stance.value.lower()}, {grade})"
         if self.preferred is not None:
             reason = (self.preferred.rank_reason or "").rstrip(". ")
-            return f"{who} was preferred by an editor: {reason}{suffix}"
-        if alternatives:
+            said = f"{who} was preferred by an editor: {reason}"
+        elif alternatives:
             rival_reports = [r for r in self.reports if r.id in alternatives[0].reports]
             rival = max(rival_reports, key=lambda r: (self.weights[r.id], -r.reported.position))
-            return (f"{who} outweighs {describe(rival.value)} ({self.name(rival)}, "
-                    f"{rival.stance.value.lower()}){suffix}")
-        if self.denials:
+            said_open.add(rival.id)
+            said = (f"{who} outweighs {describe(rival.value)} ({self.name(rival)}, "
+                    f"{rival.stance.value.lower()})")
+        elif self.denials:
             denier = max(self.denials, key=lambda r: self.weights[r.id])
-            return f"{who} stands, though {self.name(denier)} denies {describe(denier.value)}" \
-                   f"{suffix}"
-        origins = {_origin(r) for r in supporters}
-        if len(origins) > 1:
-            return f"{who} is reported by {len(origins)} independent origins and contradicted " \
-                   f"by none"
-        return f"{who} is the only account"
+            said = f"{who} stands, though {self.name(denier)} denies {describe(denier.value)}"
+        elif len(origins := {_origin(r) for r in supporters}) > 1:
+            said = f"{who} is reported by {len(origins)} independent origins and " \
+                   f"contradicted by none"
+        else:
+            said = f"{who} is the only account"
+        if open_top is not None and open_top.id not in said_open:
+            said += f"; {describe(open_top.value)} ({self.name(open_top)}) leaves it open above"
+        return said + ("; disputed" if disputed else "")
 
     def name(self, report: ReportState) -> str:
         source = self.sources.get(report.source)
@@ -358,9 +394,23 @@ def _point(report: ReportState) -> int:
     return point
 
 
+def _open_above(report: ReportState) -> bool:
+    """"More than 200": a low and neither best nor high, so every value ≥ low fits it."""
+    value = report.value
+    assert isinstance(value, Count)
+    return value.low is not None and value.best is None and value.high is None
+
+
 def _range(report: ReportState) -> tuple[int, int]:
+    """The report's low and its largest finite bound (an open report's is its low)."""
     value = report.value
     assert isinstance(value, Count)
     point = _point(report)
     return (value.low if value.low is not None else point,
             value.high if value.high is not None else point)
+
+
+def _contains(report: ReportState, best: int) -> bool:
+    """Does the report's range hold ``best``? An open report's range has no top."""
+    low, high = _range(report)
+    return low <= best and (best <= high or _open_above(report))

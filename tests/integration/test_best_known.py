@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from events.postgres.rebuild import replay_read_model
 from tests.integration.conftest import Api
 from tests.integration.khasham import report, story
 
 FACT = ("fact { value { ... on Count { best low high } ... on Text { text } "
-        "... on TimeSpan { start precision } } low high disputed status explanation "
+        "... on TimeSpan { start precision } } low high highOpen disputed status explanation "
         "alternatives { weight value { ... on Count { best } ... on Text { text } } } "
         "reports { report { id } weight role } }")
 
@@ -52,8 +53,8 @@ async def test_the_killed_count_is_best_known_disputed_and_explained(api: Api) -
                           FACT)
     fact = second["fact"]
     assert fact["value"] == {"best": 5, "low": 5, "high": 200}
-    assert (fact["low"], fact["high"], fact["disputed"], fact["status"]) == (
-        5, 200, True, "CONTESTED")
+    assert (fact["low"], fact["high"], fact["highOpen"], fact["disputed"], fact["status"]) == (
+        5, 200, True, True, "CONTESTED")
     assert fact["explanation"] == ("5 (Russian Foreign Ministry, confirmed, grade C) outweighs "
                                    "more than 200 (several news outlets, claimed); disputed")
     assert fact["reports"] == [
@@ -64,6 +65,7 @@ async def test_the_killed_count_is_best_known_disputed_and_explained(api: Api) -
                                                "reason": "unsourced",
                                                "reportedAt": "2018-02-21T00:00:00Z"}, FACT)
     assert retracted["fact"]["disputed"] is False
+    assert retracted["fact"]["highOpen"] is False
     assert retracted["fact"]["reports"][1] == {"report": {"id": "r2"}, "weight": 0.0,
                                                "role": "RETRACTED"}
 
@@ -82,6 +84,77 @@ async def test_regrading_a_source_changes_every_fact_that_cites_it(api: Api) -> 
     # The regrade changed this timeline's facts, so its version moved to the regrade.
     assert timeline["version"] == await api.scalar("SELECT max(position) FROM events")
     assert await read(api, asOf="2100-01-01T00:00:00Z") == timeline
+
+
+async def test_more_than_supports_a_best_above_it_and_keeps_the_top_open(api: Api) -> None:
+    await story(api)
+    alone = await api.ok("reportFact", report("funerals", "killed", {"count": {"low": 200}},
+                                              "outlets", "CLAIMED", "2018-02-13T12:00:00Z"),
+                         FACT)
+    fact = alone["fact"]
+    assert fact["value"] == {"best": 200, "low": 200, "high": 200}
+    assert (fact["highOpen"], fact["disputed"], fact["status"]) == (True, False,
+                                                                    "SINGLE_SOURCE")
+    assert fact["explanation"] == ("more than 200 (several news outlets, claimed, grade F) is "
+                                   "the only account")
+    both = await api.ok("reportFact", report("funerals", "killed", {"count": {"best": 215}},
+                                             "pentagon", "CLAIMED", "2018-02-16T12:00:00Z"),
+                        FACT)
+    fact = both["fact"]
+    # 200 (0.35) and 215 (0.56): the median is 215, which "more than 200" holds.
+    assert fact["value"] == {"best": 215, "low": 200, "high": 215}
+    assert (fact["highOpen"], fact["disputed"], fact["status"]) == (True, False,
+                                                                    "CORROBORATED")
+    assert [r["role"] for r in fact["reports"]] == ["SUPPORTS", "SUPPORTS"]
+    assert fact["explanation"] == (
+        "215 (Pentagon, claimed, grade B) is reported by 2 independent origins and "
+        "contradicted by none; more than 200 (several news outlets) leaves it open above")
+    past = fact_of(await read(api, asOf="2018-02-14T00:00:00Z", axis="REPORTED"),
+                   "funerals", "killed")
+    assert past is not None and past["value"] == {"best": 200, "low": 200, "high": 200}
+
+
+async def test_a_relay_weighs_its_origins_grade_and_follows_its_regrade(api: Api) -> None:
+    await story(api)
+    # A source only ever cited as an origin, never reporting itself; ungraded (F) at first.
+    await api.ok("registerSource", {"id": "commander", "name": "a Syrian commander",
+                                    "kind": "MILITARY"})
+    await api.ok("reportFact", report("tank", "weapon", {"text": "jet"}, "bi", "CONFIRMED",
+                                      "2018-02-13T12:00:00Z", via="commander"))
+    await api.ok("reportFact", report("tank", "weapon", {"text": "drone"}, "mfa", "CLAIMED",
+                                      "2018-02-14T12:00:00Z"))
+    fact = fact_of(await read(api), "tank", "weapon")
+    # jet: the lower of B (0.8) and the commander's F (0.5), confirmed: 0.5 > drone's 0.42.
+    assert fact is not None and fact["value"] == {"text": "jet"}
+    assert [r["weight"] for r in fact["reports"]] == [0.5, 0.42]
+    assert fact["status"] == "CONTESTED"  # drone's 0.42 is more than a quarter of 0.5
+    assert fact["explanation"].startswith("jet (Business Insider citing a Syrian commander, "
+                                          "confirmed, origin's grade F) outweighs drone")
+    before = await api.scalar("SELECT max(recorded_at) FROM events")
+    await api.ok("gradeSource", {"source": "commander", "reliability": "E"})  # 0.2
+    timeline = await read(api)
+    fact = fact_of(timeline, "tank", "weapon")
+    assert fact is not None and fact["value"] == {"text": "drone"}
+    assert [r["weight"] for r in fact["reports"]] == [0.2, 0.42]
+    # The regrade moved the facts citing it as an origin, and this timeline's version.
+    assert timeline["version"] == await api.scalar("SELECT max(position) FROM events")
+    assert await read(api, asOf="2100-01-01T00:00:00Z") == timeline
+    assert await read(api, asOf="2100-01-01T00:00:00Z", axis="REPORTED") == timeline
+    past = fact_of(await read(api, asOf=before.isoformat()), "tank", "weapon")
+    assert past is not None and past["value"] == {"text": "jet"}
+    body = await api.post('{ timeline(slug: "khasham") { entry(id: "tank") { '
+                          'fact(attribute: "weapon") { history { value { ... on Text { text } } '
+                          'status event { type } } } } } }')
+    assert "errors" not in body, body["errors"]
+    history = body["data"]["timeline"]["entry"]["fact"]["history"]
+    assert [(v["value"]["text"], v["status"], v["event"]["type"]) for v in history] == [
+        ("jet", "SINGLE_SOURCE", "FactReported"), ("jet", "CONTESTED", "FactReported"),
+        ("drone", "CONTESTED", "SourceGraded")]
+    stored = "SELECT document::text FROM facts WHERE entry = 'tank' AND attribute = 'weapon'"
+    document = await api.scalar(stored)
+    assert '"weight": 0.2' in document
+    await replay_read_model(api.services.store)
+    assert await api.scalar(stored) == document
 
 
 async def test_entries_sort_by_best_known_occurred_and_page_with_cursors(api: Api) -> None:

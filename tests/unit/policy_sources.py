@@ -15,4 +15,9 @@ SOURCES = {
     "kremlin": SourceInfo("kremlin", "Kremlin", Reliability.C),
     "wire": SourceInfo("wire", "A wire service", Reliability.A),
     "ungraded": SourceInfo("ungraded", "An unknown blog", None),
+    # The Derna flood (2023)
+    "ocha": SourceInfo("ocha", "UN OCHA", Reliability.A),
+    "lrc": SourceInfo("lrc", "Libyan Red Crescent", Reliability.C),
+    "mayor": SourceInfo("mayor", "the mayor of Derna", Reliability.D),
+    "aljazeera": SourceInfo("aljazeera", "Al Jazeera", Reliability.C),
 }

@@ -67,9 +67,10 @@ def test_five_dead_outweighs_more_than_two_hundred_and_is_disputed() -> None:
     # the point values sorted are 5 (0.6) then 200 (0.35); 5 already reaches half.
     assert weights(fact) == {"r1": 0.6, "r2": 0.35}
     assert fact.value == Count(best=5, low=5, high=200)
-    assert (fact.low, fact.high) == (5, 200)
-    # winner 0.6 (the range 5..5 contains 5); "more than 200" excludes 5 and weighs 0.35,
-    # which is at least a quarter of 0.6: disputed.
+    # "more than 200" is open above: its low is a bound for high, and it opens the top.
+    assert (fact.low, fact.high, fact.high_open) == (5, 200, True)
+    # winner 0.6 (the range 5..5 contains 5); "more than 200" (200 and up) excludes 5 and
+    # weighs 0.35, which is at least a quarter of 0.6: disputed.
     assert fact.disputed and fact.status is FactStatus.CONTESTED
     assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.CONTRADICTS}
     assert fact.explanation == ("5 (Russian Foreign Ministry, confirmed, grade C) outweighs "
@@ -87,6 +88,7 @@ def test_a_retracted_report_is_dropped_and_never_supports() -> None:
     fact = r.fact()
     assert roles(fact)["r2"] is ReportRole.RETRACTED and weights(fact)["r2"] == 0
     assert fact.value == Count(best=5, low=5, high=5) and not fact.disputed
+    assert not fact.high_open  # a retracted "more than" opens nothing
 
 
 def test_a_fact_with_only_retracted_reports_does_not_exist() -> None:
@@ -215,7 +217,144 @@ def test_low_and_high_come_from_reports_of_weight_at_least_a_fifth() -> None:
 def test_a_count_point_is_best_else_low_else_high() -> None:
     r = Reports()
     r.add("wire", Count(high=40), Stance.CONFIRMED)
-    assert r.fact().value == Count(best=40, low=40, high=40)
+    fact = r.fact()
+    assert fact.value == Count(best=40, low=40, high=40)
+    assert not fact.high_open  # "at most 40" is closed above
+
+
+# -- step 4 (v2): "more than" is open above -----------------------------------------------------
+
+def test_more_than_two_hundred_alone_is_two_hundred_open_above() -> None:
+    r = Reports()
+    r.add("outlets", Count(low=200))  # F claimed: 0.35
+    fact = r.fact()
+    assert fact.value == Count(best=200, low=200, high=200)
+    assert (fact.low, fact.high, fact.high_open) == (200, 200, True)
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS}
+    assert fact.status is FactStatus.SINGLE_SOURCE and not fact.disputed
+    assert fact.explanation == ("more than 200 (several news outlets, claimed, grade F) is "
+                                "the only account")
+
+
+def test_derna_more_than_supports_the_confirmed_toll_above_it() -> None:
+    r = Reports()
+    r.add("lrc", Count(low=2300), day=2)  # "more than 2,300": C claimed 0.42
+    r.add("ocha", Count(best=3958), Stance.CONFIRMED, day=10)  # A confirmed 1.0
+    # The mayor's "18,000 to 20,000", relayed: the lower of C and D, D, × claimed = 0.28.
+    r.add("aljazeera", Count(low=18000, high=20000), via="mayor", day=4)
+    fact = r.fact()
+    assert weights(fact) == {"r1": 0.42, "r2": 1.0, "r3": 0.28}
+    # Points 2300 (0.42), 3958 (1.0), 18000 (0.28); total 1.7, half 0.85: best 3958.
+    # low: the smallest low, 2300; high: the largest finite bound, the mayor's 20000; and
+    # "more than 2,300" leaves it open above.
+    assert fact.value == Count(best=3958, low=2300, high=20000)
+    assert (fact.low, fact.high, fact.high_open) == (2300, 20000, True)
+    # 3958 is more than 2,300: the Red Crescent supports it (in v1 it contradicted it).
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.SUPPORTS,
+                           "r3": ReportRole.CONTRADICTS}
+    # Winners 0.42 + 1.0 = 1.42; the mayor's 0.28 is less than a quarter of it.
+    assert not fact.disputed and fact.status is FactStatus.CONFIRMED
+    assert [(a.value, as_float(a.weight)) for a in fact.alternatives] == [
+        (Count(best=18000), 0.28)]
+    assert fact.explanation == (
+        "3958 (UN OCHA, confirmed, grade A) outweighs 18000–20000 (Al Jazeera citing the "
+        "mayor of Derna, claimed); more than 2300 (Libyan Red Crescent) leaves it open above")
+
+
+def test_derna_more_than_nine_thousand_missing_keeps_the_top_open() -> None:
+    r = Reports()
+    r.add("ocha", Count(low=9000), Stance.CONFIRMED)  # "more than 9,000 missing": 1.0
+    r.add("lrc", Count(best=10100), day=4)  # 0.42
+    fact = r.fact()
+    # Points 9000 (1.0), 10100 (0.42): best 9000. 10100 is above it, but a point, not a
+    # range: it contradicts 9000 and, at 0.42 ≥ 1.0 / 4, disputes it. high is the largest
+    # finite bound, 10100; the top stays open.
+    assert fact.value == Count(best=9000, low=9000, high=10100)
+    assert fact.high_open and fact.disputed
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.CONTRADICTS}
+    assert fact.explanation == ("more than 9000 (UN OCHA, confirmed, grade A) outweighs "
+                                "10100 (Libyan Red Crescent, claimed); disputed")
+
+
+def test_an_open_report_contradicts_a_best_below_its_low_only() -> None:
+    r = Reports()
+    r.add("wire", Count(best=150, low=120, high=180), Stance.CONFIRMED)  # 1.0
+    r.add("kremlin", Count(low=150), day=4)  # 0.42: 150 and up holds 150
+    r.add("mfa", Count(low=151), day=5)  # 0.42: 151 and up does not
+    fact = r.fact()
+    assert fact.value == Count(best=150, low=120, high=180)
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.SUPPORTS,
+                           "r3": ReportRole.CONTRADICTS}
+    assert fact.high_open and fact.disputed  # 0.42 ≥ 1.42 / 4
+    # The highest "more than" is the one already named as the rival: said once.
+    assert fact.explanation == ("150 (A wire service, confirmed, grade A) outweighs more "
+                                "than 151 (Russian Foreign Ministry, claimed); disputed")
+
+
+def test_a_light_open_report_neither_widens_nor_opens_the_range() -> None:
+    r = Reports()
+    r.add("wire", Count(best=5), Stance.CONFIRMED)  # 1.0
+    r.add("social", Count(low=10), Stance.UNCONFIRMED)  # 0.2 × 0.4 = 0.08 < 0.2
+    fact = r.fact()
+    assert (fact.low, fact.high, fact.high_open) == (5, 5, False)
+    assert roles(fact)["r2"] is ReportRole.CONTRADICTS and not fact.disputed
+
+
+def test_an_open_point_stays_its_low_in_the_median() -> None:
+    r = Reports()
+    r.add("cnn", Count(low=10), Stance.CONFIRMED)  # 0.8 at 10
+    r.add("bi", Count(best=20), Stance.CONFIRMED)  # 0.8 at 20
+    fact = r.fact()
+    # The median is of points: 10 reaches exactly half, so best is 10, the lower (though
+    # "more than 10" would hold 20 too). The point 20 excludes 10: it contradicts.
+    assert fact.value == Count(best=10, low=10, high=20) and fact.high_open
+    assert roles(fact) == {"r1": ReportRole.SUPPORTS, "r2": ReportRole.CONTRADICTS}
+
+
+# -- step 3 (v2): a relay weighs with the lower reliability of its source and origin ---------
+
+def test_a_mayor_graded_d_relayed_by_an_outlet_graded_c_weighs_d() -> None:
+    r = Reports()
+    r.add("aljazeera", Text("two dams burst"), Stance.CONFIRMED, via="mayor")
+    fact = r.fact()
+    assert weights(fact) == {"r1": 0.4}  # D 0.4 × confirmed 1.0, not C 0.6
+    assert fact.explanation == ("two dams burst (Al Jazeera citing the mayor of Derna, "
+                                "confirmed, origin's grade D) is the only account")
+    r = Reports()
+    r.add("aljazeera", Text("two dams burst"), Stance.CLAIMED, via="mayor")
+    assert weights(r.fact()) == {"r1": 0.28}  # D 0.4 × claimed 0.7
+
+
+def test_an_ungraded_origin_relayed_by_an_a_source_weighs_f() -> None:
+    r = Reports()
+    r.add("wire", Text("jet"), Stance.CONFIRMED, via="ungraded")
+    fact = r.fact()
+    assert weights(fact) == {"r1": 0.5}  # F 0.5, not A 1.0
+    # Weighed as F, the confirmation is not an A or B source's.
+    assert fact.status is FactStatus.SINGLE_SOURCE
+    assert fact.explanation == ("jet (A wire service citing An unknown blog, confirmed, "
+                                "origin's grade F) is the only account")
+
+
+def test_a_relay_is_no_more_reliable_than_itself() -> None:
+    r = Reports()
+    r.add("mayor", Text("jet"), Stance.CONFIRMED, via="wire")  # D relaying A: D
+    r.add("outlets", Text("jet"), Stance.CONFIRMED, via="mayor", day=4)  # F relaying D: D
+    r.add("ungraded", Text("jet"), Stance.CONFIRMED, via="social", day=5)  # F relaying E: E
+    r.add("cnn", Text("jet"), Stance.CONFIRMED, via="unknown", day=6)  # B relaying no record
+    fact = r.fact()
+    assert weights(fact) == {"r1": 0.4, "r2": 0.4, "r3": 0.2, "r4": 0.5}
+    # The heaviest leads the sentence, which says its weight is its origin's grade.
+    assert fact.explanation.startswith("jet (CNN citing unknown, confirmed, origin's grade F)")
+
+
+def test_a_relayed_denial_takes_away_the_lower_reliability() -> None:
+    r = Reports()
+    r.add("cnn", Text("jet"), Stance.CLAIMED)  # 0.56
+    r.add("wire", Text("jet"), Stance.DENIED, via="mayor")  # D 0.4 × 0.7 = 0.28, not 0.7
+    fact = r.fact()
+    assert weights(fact) == {"r1": 0.56, "r2": 0.28}
+    assert fact.value == Text("jet") and fact.disputed
 
 
 # -- grouping and ties ------------------------------------------------------------------------
