@@ -50,6 +50,7 @@ from events.vocabulary import (
 )
 
 ReportLogEvent = FactReported | ReportCorrected | ReportRetracted
+ReportEvent = ReportCorrected | ReportRetracted | ReportRanked
 Document = dict[str, Any]
 FactKey = tuple[str, str]
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -92,6 +93,9 @@ class TimelineHistory:
         self._reports: dict[str, Versions[int, ReportRow]] = {}
         self._reports_of: dict[str, list[str]] = {}  # entry as reported → report ids
         self._report_log: dict[str, list[tuple[int, ReportLogEvent]]] = {}
+        # Every correction, retraction and rank in position order, for report changes
+        # (events/report_changes.py): the window of a RECORDED read is a slice of it.
+        self._report_events: list[tuple[int, ReportEvent]] = []
         self._sources: dict[str, Versions[int, SourceRow]] = {}
         self._version: Versions[int, int] = Versions()
         self._merges: list[tuple[int, str, str]] = []
@@ -138,6 +142,8 @@ class TimelineHistory:
             self._reports_of.setdefault(event.entry, []).append(event.report)
         elif isinstance(event, ReportCorrected | ReportRetracted):
             self._report_log[event.report].append((position, event))
+        if isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
+            self._report_events.append((position, event))
         if isinstance(event, FactReported | ReportCorrected | ReportRetracted | ReportRanked):
             report = self.state.reports[event.report]
             self._reports.setdefault(report.id, Versions()).set(

@@ -10,11 +10,11 @@ from strawberry.types import Info
 from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
 from api.graphql.node_query import NodeQuery
-from api.graphql.types import Fact, FactChange, Source, Timeline
+from api.graphql.types import Fact, FactChange, ReportChange, Source, Timeline
 from api.services.reading import PresentView, SnapshotView
 from events.as_of import Axis
 from events.errors import BadInput, NotFound
-from events.history_index import changed_facts
+from events.report_changes import fact_changes, report_changes
 from events.values import format_instant, parse_instant
 
 
@@ -53,7 +53,10 @@ class Query(LogQuery, NodeQuery):
         return None if row is None else Timeline.from_row(row, view)
 
     @strawberry.field(description="Every fact whose value, range, dispute or status differs "
-                      "between two knowledge times, with both versions.")
+                      "between two knowledge times, or one of whose reports was corrected, "
+                      "retracted, ranked, superseded or reinstated between them, with both "
+                      "versions (`factChanged` tells the two apart; `reportChanges` lists the "
+                      "reports'). On REPORTED, ranks are applied as today: never changes.")
     async def changes(self, info: Info, slug: str, since: datetime,
                       until: datetime | None = None,
                       axis: Axis = Axis.RECORDED) -> list[FactChange]:
@@ -68,11 +71,13 @@ class Query(LogQuery, NodeQuery):
         after = SnapshotView(history, services.store, end, axis)
         if after.snapshot.timeline is None:
             raise NotFound(f"timeline {slug!r} does not exist", field="slug")
-        return [FactChange(entry=entry, attribute=attribute,
-                           before=None if old is None else Fact.from_row(old, before),
-                           after=None if new is None else Fact.from_row(new, after))
-                for entry, attribute, old, new in changed_facts(before.snapshot,
-                                                                after.snapshot)]
+        reports = report_changes(history, since, end, axis)
+        return [FactChange(entry=d.entry, attribute=d.attribute,
+                           before=None if d.before is None else Fact.from_row(d.before, before),
+                           after=None if d.after is None else Fact.from_row(d.after, after),
+                           fact_changed=d.moved,
+                           report_changes=[ReportChange.from_change(c) for c in d.reports])
+                for d in fact_changes(before.snapshot, after.snapshot, reports)]
 
     @strawberry.field
     async def sources(self, info: Info) -> list[Source]:

@@ -32,6 +32,8 @@ from api.services.reading import TimelineView, then
 from events.chain import Envelope
 from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
+from events.report_changes import ReportChange as DomainReportChange
+from events.report_changes import ReportChangeKind, ReportSide
 from events.rows import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
 from events.values import parse_instant
 
@@ -135,6 +137,9 @@ class Fact(Node):
     attribute: str
     low: int | None
     high: int | None
+    high_open: bool = strawberry.field(
+        description="True when a report of weight at least 0.2 gives only a lower bound "
+                    "(\"more than 200\"): the range is open above high (\"5–200+\").")
     disputed: bool
     status: FactStatus
     value: Value
@@ -173,7 +178,8 @@ class Fact(Node):
     def from_row(cls, row: FactRow, view: TimelineView) -> Fact:
         doc = row.document
         return cls(document=doc, view=view, attribute=row.attribute, low=doc["low"],
-                   high=doc["high"], disputed=doc["disputed"],
+                   high=doc["high"], high_open=bool(doc.get("highOpen", False)),
+                   disputed=doc["disputed"],
                    status=FactStatus(doc["status"]), value=value_from_data(doc["value"]),
                    explanation=doc["explanation"])
 
@@ -202,12 +208,85 @@ class FactVersion:
                    high=fact.high if fact else None)
 
 
-@strawberry.type(description="A fact that changed between two knowledge times.")
+@strawberry.type(description="A fact that changed between two knowledge times: its value, "
+                 "range, dispute or status moved, or one of its reports changed (see "
+                 "`reportChanges`).")
 class FactChange:
     entry: str
     attribute: str
     before: Fact | None = strawberry.field(description="Null: the fact did not exist yet.")
     after: Fact | None
+    fact_changed: bool = strawberry.field(
+        description="True when the value, range, dispute or status differ between `before` "
+        "and `after`; false when the fact is listed only for `reportChanges`.")
+    report_changes: list[ReportChange] = strawberry.field(
+        description="Its reports corrected, retracted, ranked, superseded or reinstated in "
+        "the window, oldest first, each with the report before and after (empty when none "
+        "was).")
+
+
+# The domain's enum under its own name, registered in place like those of scalars.py.
+strawberry.enum(ReportChangeKind, description="What happened to a report: the source "
+                "CORRECTED or RETRACTED it, an editor RANKED it, the same source's newer "
+                "report SUPERSEDED it, or it was REINSTATED when that newer report was "
+                "retracted.")
+
+
+@strawberry.type(description="A report as it stood on one side of a change, and how its fact "
+                 "judged it then.")
+class ReportSnapshot:
+    value: Value
+    stance: Stance
+    status: ReportStatus
+    rank: Rank
+    rank_reason: str | None = strawberry.field(description="Why an editor ranked it so.")
+    via: str | None = strawberry.field(description="The id of the origin it cites, if any.")
+    role: ReportRole | None = strawberry.field(
+        description="Its role in its fact; null when no live report remained on the fact.")
+    weight: float | None = strawberry.field(
+        description="Its own weight in its fact; null when no live report remained on it.")
+
+    @classmethod
+    def from_side(cls, side: ReportSide) -> ReportSnapshot:
+        row = side.row
+        return cls(value=value_from_data(row.value), stance=Stance(row.stance),
+                   status=ReportStatus(row.status), rank=Rank(row.rank),
+                   rank_reason=row.rank_reason, via=row.via, role=side.role,
+                   weight=side.weight)
+
+
+@strawberry.type(description="A report corrected, retracted, ranked, superseded or "
+                 "reinstated between two knowledge times, as it stood just before and just "
+                 "after.")
+class ReportChange:
+    report: str = strawberry.field(description="The report's id.")
+    entry: str = strawberry.field(
+        description="The entry it was reported on (a merged entry's reports keep theirs).")
+    attribute: str
+    source: str = strawberry.field(description="The id of the source that made the report.")
+    kind: ReportChangeKind
+    at: datetime = strawberry.field(
+        description="When, on the axis asked for: the event's recordedAt (RECORDED), or the "
+        "instant it took effect (REPORTED): the reportedAt of the correction or retraction "
+        "(the report's own if later), or of the newer report that superseded it.")
+    position: int = strawberry.field(
+        description="The log position of the event that made the change (on REPORTED, the "
+        "last of those taking effect at `at`).")
+    superseded_by: str | None = strawberry.field(
+        description="SUPERSEDED: the id of the same source's report that replaced it.")
+    before: ReportSnapshot | None = strawberry.field(
+        description="Null only on REPORTED, for a correction or retraction dated no later "
+        "than the report itself.")
+    after: ReportSnapshot
+
+    @classmethod
+    def from_change(cls, change: DomainReportChange) -> ReportChange:
+        return cls(report=change.report, entry=change.entry, attribute=change.attribute,
+                   source=change.source, kind=change.kind, at=change.at,
+                   position=change.position, superseded_by=change.superseded_by,
+                   before=None if change.before is None
+                   else ReportSnapshot.from_side(change.before),
+                   after=ReportSnapshot.from_side(change.after))
 
 
 @strawberry.type(description="One thing that happened on a timeline.")
