@@ -24,10 +24,11 @@ class FactVersion:
 
 
 def _shown(fact: Fact | None) -> object:
-    """What a reader sees change: value, range, dispute, status (not the sentence's words)."""
+    """What a reader sees change: value, range (open or not), dispute, status (not the
+    sentence's words)."""
     if fact is None:
         return None
-    return (fact.value, fact.low, fact.high, fact.disputed, fact.status)
+    return (fact.value, fact.low, fact.high, fact.high_open, fact.disputed, fact.status)
 
 
 def history(envelopes: Iterable[Envelope], slug: str, entry: str, attribute: str,

@@ -383,8 +383,8 @@ def _shown(row: FactRow | None) -> object:
     if row is None:
         return None
     document = row.document
-    return (document["value"], document["low"], document["high"], document["disputed"],
-            document["status"])
+    return (document["value"], document["low"], document["high"],
+            document.get("highOpen", False), document["disputed"], document["status"])
 
 
 def resolve_fact(entry: str, attribute: str, reports: list[ReportState],

@@ -193,6 +193,7 @@ class FactVersion:
         description="Null when no live report on the fact remained.")
     low: int | None
     high: int | None
+    high_open: bool = strawberry.field(description="As Fact.highOpen, at this version.")
 
     @strawberry.field
     def value(self) -> Value | None:
@@ -205,7 +206,8 @@ class FactVersion:
         return cls(version=version, event=Event.from_envelope(version.envelope),
                    disputed=bool(fact and fact.disputed),
                    status=fact.status if fact else None, low=fact.low if fact else None,
-                   high=fact.high if fact else None)
+                   high=fact.high if fact else None,
+                   high_open=bool(fact and fact.high_open))
 
 
 @strawberry.type(description="A fact that changed between two knowledge times: its value, "
