@@ -47,7 +47,7 @@ def _problem(request: Request, status: int, message: str) -> Response:
 
 
 async def embed(request: Request) -> Response:
-    """``/embed/{slug}[?asOf=…&axis=RECORDED|REPORTED]``."""
+    """``/embed/{slug}[?asOf=…&axis=RECORDED|REPORTED][&part=content]``."""
     slug = request.path_params["slug"]
     try:
         view = await read_view(request, slug)
@@ -62,7 +62,12 @@ async def embed(request: Request) -> Response:
     as_of = view.moment.as_of
     url = here if as_of is None else here + "?" + urlencode(
         {"asOf": format_instant(as_of), "axis": view.moment.axis.value})
-    return _page(request, "embed.html", page=page, base_url=base, present_url=here,
+    # ?part=content: the timeline, its sources and footer alone, as the open page fetches
+    # them again after each change (the whole page would bring a <style> whose nonce the
+    # open page's policy refuses).
+    template = "embed_content.html" if request.query_params.get("part") == "content" \
+        else "embed.html"
+    return _page(request, template, page=page, base_url=base, present_url=here,
                  as_of=as_of, as_of_text=_moment_text(as_of) if as_of else None,
                  axis=view.moment.axis.value,
                  oembed_url=f"{base}/oembed?" + urlencode({"url": url, "format": "json"}),
