@@ -15,6 +15,6 @@ def test_two_workers_start_together_and_import_the_demo_once(
         assert counts == {9}
         events = server.graphql("{ events(first: 500) { nodes { position } } }")
         positions = [n["position"] for n in events["data"]["events"]["nodes"]]  # type: ignore[index]
-        assert positions == list(range(1, 99))  # the 98 demo commands, imported once
+        assert positions == list(range(1, 101))  # the 100 demo commands, imported once
     finally:
         server.stop()

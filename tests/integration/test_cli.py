@@ -110,10 +110,10 @@ def test_verify_export_and_restore_from_the_command_line(cli_db: str, databases:
     demo = ROOT / "examples" / "khasham-2018.ndjson"
     assert runner.invoke(app, ["import", str(demo)]).exit_code == 0
     result = runner.invoke(app, ["verify"])
-    assert result.exit_code == 0 and "98 events" in result.output, result.output
+    assert result.exit_code == 0 and "100 events" in result.output, result.output
     archive = tmp_path / "log.ndjson"
     result = runner.invoke(app, ["export", "--output", str(archive)])
-    assert result.exit_code == 0 and "exported 98 events" in result.output, result.output
+    assert result.exit_code == 0 and "exported 100 events" in result.output, result.output
     other = asyncio.run(databases.empty())
     monkeypatch.setenv("DATABASE_URL", other)
     result = runner.invoke(app, ["restore", str(archive)])
