@@ -7,6 +7,7 @@ keeping the HTTP status.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.embed.exports import CSV_COLUMNS
 from api.services.csv_import import import_csv
 from api.services.intake import LineRefused
 from api.services.ndjson_import import import_file
@@ -180,6 +182,65 @@ async def test_a_row_that_cannot_be_read_is_refused_by_its_line(
                      + csv_row("mfa").encode())
     refused = await refusal(api, path, spreadsheet=True)
     assert refused.line == 4 and problem in refused.message
+
+
+def story_csv(path: Path, *rows: dict[str, str]) -> Path:
+    """A file of the whole-story layout (a `row` column), as the export writes it."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, CSV_COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+STORY_ROWS = [
+    {"row": "timeline", "timeline": "k", "timeline_title": "Khasham, February 2018",
+     "timeline_description": "The strike,\nand what was said of it"},
+    {"row": "source", "timeline": "k", "source": "mfa", "source_name": "Foreign Ministry",
+     "source_kind": "GOVERNMENT", "source_url": "https://example.org/mfa",
+     "source_grade": "C", "grade_note": "a party to it"},
+    {"row": "entry", "timeline": "k", "entry": "strike", "entry_title": "The strike"},
+    {"row": "report", "timeline": "k", "entry": "strike", "report": "r1",
+     "attribute": "killed", "kind": "count", "value": "9", "source": "mfa",
+     "stance": "CLAIMED", "reported_at": "2018-02-15T12:00:00+00:00", "status": "CORRECTED",
+     "original_value": "5", "original_stance": "CONFIRMED"},
+    {"row": "correction", "timeline": "k", "entry": "strike", "report": "r1",
+     "attribute": "killed", "kind": "count", "value": "9", "stance": "CLAIMED",
+     "reported_at": "2018-02-16T12:00:00+00:00"},
+]
+
+
+async def test_a_whole_story_csv_makes_the_timeline_and_sources_its_rows_describe(
+        api: Api, tmp_path: Path) -> None:
+    path = story_csv(tmp_path / "story.csv", *STORY_ROWS)
+    # a timeline, a source and its grade, an entry, a report and its correction
+    assert await import_path(api.services, path, spreadsheet=True) == 6
+    timeline = await api.services.read_model.timeline("k")
+    assert timeline and (timeline.title, timeline.description) == (
+        "Khasham, February 2018", "The strike,\nand what was said of it")
+    source, = await api.services.read_model.sources()
+    assert (source.name, source.kind, source.url, source.reliability, source.grade_note) == (
+        "Foreign Ministry", "GOVERNMENT", "https://example.org/mfa", "C", "a party to it")
+    assert await api.scalar("SELECT value FROM reports WHERE id = 'r1'") == {
+        "count": {"best": 9}}
+
+
+async def test_a_whole_story_csv_is_refused_by_the_line_of_a_change_that_changes_nothing(
+        api: Api, tmp_path: Path) -> None:
+    again = STORY_ROWS[-1] | {"reported_at": "2018-02-17T12:00:00+00:00"}
+    refused = await refusal(api, story_csv(tmp_path / "story.csv", *STORY_ROWS, again),
+                            spreadsheet=True)
+    # the timeline's description takes two lines of the file: the line is the file's
+    assert refused.line == 8 and "already says that" in refused.message
+
+
+async def test_a_whole_story_csv_whose_report_row_was_edited_alone_is_refused(
+        api: Api, tmp_path: Path) -> None:
+    edited = [*STORY_ROWS[:3], STORY_ROWS[3] | {"value": "12"}, STORY_ROWS[4]]
+    refused = await refusal(api, story_csv(tmp_path / "story.csv", *edited),
+                            spreadsheet=True)
+    assert refused.line == 6 and refused.field == "value"  # the report row's
+    assert "report 'r1' says value 12, but its rows make it 9" in refused.message
 
 
 @pytest.mark.parametrize("spreadsheet", [False, True])
