@@ -304,8 +304,11 @@ class _Judge:
                 alternatives: Sequence[Alternative], disputed: bool,
                 open_top: ReportState | None) -> str:
         supporters = [r for r in winners if r.stance is not Stance.DENIED] or self.live
-        lead = self.preferred or max(supporters, key=lambda r: (self.weights[r.id],
-                                                                -r.reported.position))
+        # For counts, a report that said the best value itself leads before a wider one
+        # that only contains it ("more than 2,300" never "says" 11,300).
+        best = value.best if isinstance(value, Count) else None
+        lead = self.preferred or max(supporters, key=lambda r: (
+            best is not None and _point(r) == best, self.weights[r.id], -r.reported.position))
         said_open: set[str] = set()  # the open reports whose "more than" is already said
         if not isinstance(value, Count):
             shown = describe(value)
