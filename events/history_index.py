@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_right, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,6 +102,43 @@ class TimelineHistory:
         self._thresholds: list[tuple[datetime, int]] = []  # (reported-clock threshold, pos)
         self._regrades: list[tuple[int, str]] = []
         self._reported: _ReportedAxis | None = None
+
+    # -- what events.report_changes reads (read-only views of the kept history) ----------
+
+    @property
+    def report_events(self) -> Sequence[tuple[int, ReportEvent]]:
+        """Every correction, retraction and rank, with its position, in position order."""
+        return self._report_events
+
+    @property
+    def recorded_clock(self) -> Sequence[tuple[datetime, int]]:
+        """(recorded_at, position) of every event folded, in position order."""
+        return self._recorded
+
+    @property
+    def fact_versions(self) -> Mapping[FactKey, Versions[int, FactRow]]:
+        return self._facts
+
+    @property
+    def report_logs(self) -> Mapping[str, Sequence[tuple[int, ReportLogEvent]]]:
+        return self._report_log
+
+    @property
+    def has_merges(self) -> bool:
+        return bool(self._merges)
+
+    def report_versions(self, report_id: str) -> Versions[int, ReportRow]:
+        return self._reports[report_id]
+
+    def survivors_at(self, position: int) -> dict[str, str]:
+        return self._survivors(position)
+
+    def reported_fact_versions(self) -> Mapping[FactKey, Versions[int, FactRow]]:
+        """Every fact's versions on the REPORTED clock, keyed by micros since the epoch."""
+        return self._reported_axis().facts
+
+    def report_as_reported(self, report: ReportState, moment: datetime) -> ReportState | None:
+        return self._report_at(report, moment)
 
     # -- consuming the log ----------------------------------------------------------------
 

@@ -9,8 +9,8 @@ Read off the versions ``TimelineHistory`` (events/history_index.py) keeps for as
 report rows and fact documents per position (RECORDED) and fact documents per ``reportedAt``
 (REPORTED). Nothing is folded again and no fact is re-resolved here, so each side of a change
 is what ``timeline(asOf: …)`` shows just before and just after it. Pure: no I/O, no clock.
-It reads those versions directly (the history's underscored fields): it is the history's own
-companion, kept apart so the module that folds stays about folding.
+It reads them through the history's read-only views (``report_events``, ``fact_versions``,
+``report_versions``, …), kept apart so the module that folds stays about folding.
 
 Between ``since`` (excluded) and ``until`` (included), on the chosen clock:
 
@@ -131,11 +131,11 @@ def _recorded(history: TimelineHistory, since: datetime, until: datetime) -> lis
         return []
     look = _RecordedLook(history)
     found = []
-    events = history._report_events
+    events = history.report_events
     for position, event in events[bisect_right(events, low, key=lambda e: e[0]):]:
         if position > high:
             break
-        rows = history._reports[event.report]
+        rows = history.report_versions(event.report)
         after = rows.at(position)
         assert after is not None  # a report exists from its FactReported on
         kind = (ReportChangeKind.RANKED if isinstance(event, ReportRanked)
@@ -146,7 +146,7 @@ def _recorded(history: TimelineHistory, since: datetime, until: datetime) -> lis
             kind=kind, at=look.recorded_at(position), position=position,
             before=look.side(rows.at(position - 1), position - 1),
             after=look.side(after, position)))
-    for versions in history._facts.values():
+    for versions in history.fact_versions.values():
         for index in range(bisect_right(versions.keys, low), len(versions.keys)):
             position = versions.keys[index]
             if position > high:
@@ -158,7 +158,7 @@ def _recorded(history: TimelineHistory, since: datetime, until: datetime) -> lis
                              else look.role(report_id, position - 1), role)  # merged, or new
                 if turn is None:
                     continue
-                rows = history._reports[report_id]
+                rows = history.report_versions(report_id)
                 row = rows.at(position)
                 assert row is not None
                 found.append(ReportChange(
@@ -179,15 +179,15 @@ class _RecordedLook:
         self._survivors: dict[int, dict[str, str]] = {}
 
     def recorded_at(self, position: int) -> datetime:
-        recorded = self.history._recorded  # (recorded_at, position), in position order
+        recorded = self.history.recorded_clock  # (recorded_at, position), in position order
         return recorded[bisect_left(recorded, position, key=lambda r: r[1])][0]
 
     def fact(self, entry: str, attribute: str, position: int) -> FactRow | None:
-        if self.history._merges:
+        if self.history.has_merges:
             if position not in self._survivors:
-                self._survivors[position] = self.history._survivors(position)
+                self._survivors[position] = self.history.survivors_at(position)
             entry = self._survivors[position].get(entry, entry)
-        versions = self.history._facts.get((entry, attribute))
+        versions = self.history.fact_versions.get((entry, attribute))
         return None if versions is None else versions.at(position)
 
     def role(self, report_id: str, position: int) -> str | None:
@@ -213,7 +213,7 @@ def _reported(history: TimelineHistory, since: datetime, until: datetime) -> lis
     look = _ReportedLook(history)
     state = history.state
     at_instant: dict[tuple[str, datetime], list[tuple[int, ReportLogEvent]]] = {}
-    for report_id, log in history._report_log.items():
+    for report_id, log in history.report_logs.items():
         reported_at = state.reports[report_id].reported_at
         for position, event in log[1:]:
             moment = max(event.reported_at, reported_at)  # as the as-of read applies it
@@ -260,11 +260,11 @@ class _ReportedLook:
 
     def __init__(self, history: TimelineHistory) -> None:
         self.history = history
-        self.facts = history._reported_axis().facts
+        self.facts = history.reported_fact_versions()
         self.judged = _Judgements()
 
     def side(self, report: ReportState, moment: datetime) -> ReportSide | None:
-        past = self.history._report_at(report, moment)
+        past = self.history.report_as_reported(report, moment)
         if past is None:
             return None
         versions = self.facts.get((self.history.state.survivor_of(report.entry),
@@ -278,7 +278,7 @@ class _ReportedLook:
         state = self.history.state
         return max((position for report_id in roles
                     if (report := state.reports[report_id]).source == source
-                    for position, event in self.history._report_log[report_id]
+                    for position, event in self.history.report_logs[report_id]
                     if max(event.reported_at, report.reported_at) == moment), default=0)
 
 
