@@ -200,13 +200,17 @@ def node_command() -> list[str]:
     return [node, str(NODE_DIR / "load.mjs")]
 
 
-async def autocannon(node: list[str], url: str, body: str, expect: str, *, connections: int,
-                     duration: int, nonce: bool = False) -> Load:
-    """One autocannon run; BenchError if any answer was not a 2xx carrying ``expect``."""
+async def autocannon(node: list[str], url: str, body: str, expect: str | None, *,
+                     connections: int, duration: int, nonce: bool = False,
+                     check: dict[str, object] | None = None) -> Load:
+    """One autocannon run; BenchError if any answer was not a 2xx carrying ``expect`` (or,
+    when ``expect`` is None, passing ``check``: see ``load.mjs``)."""
+    if expect is None and check is None:
+        raise ValueError("autocannon needs expect or check")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile("w", prefix="chronicle-load-", suffix=".json") as config:
-        json.dump({"url": url, "body": body, "expect": expect, "connections": connections,
-                   "duration": duration, "nonce": nonce}, config)
+        json.dump({"url": url, "body": body, "expect": expect, "check": check,
+                   "connections": connections, "duration": duration, "nonce": nonce}, config)
         config.flush()
         process = await asyncio.create_subprocess_exec(
             *node, config.name, stdin=asyncio.subprocess.DEVNULL,

@@ -1,14 +1,16 @@
 """The benchmark suite (issue 7): W1..W5, each a script in its own process, one table.
 
-Runs ``reads.py`` (W1), ``appends.py`` (W2), ``replay.py`` (W3), ``as_of.py`` (W4) and
-``bulk_import.py`` (W5) one after the other with the Python running this, each with
-``--json PATH``, so that one failing is reported and the rest still run. Their own output
+Runs ``reads.py`` (W1), ``live_reads.py`` (W1-live: W1 while a writer appends),
+``appends.py`` (W2, with W2-http), ``replay.py`` (W3), ``as_of.py`` (W4), ``as_of_cold.py``
+(W4-cold: the first as-of read after a fresh start) and ``bulk_import.py`` (W5) one after the
+other with the Python running this, each with ``--json PATH``, so that one failing is
+reported and the rest still run. Their own output
 goes to the terminal as it comes; then one table: each figure beside its peer's from the same
 run, the ratio, the goal and whether it is met, with the core count. Appends one row to the
 "Suite" table of ``bench/results.md`` (and each script its own row to its table), unless
 ``--quick`` (small sizes, a smoke test: nothing recorded) or ``--no-record``.
 
-usage: python bench/run.py [--dsn DSN] [--only W2,W5] [--quick] [--no-record]
+usage: python bench/run.py [--dsn DSN] [--only W2,W1-live] [--quick] [--no-record]
 """
 
 from __future__ import annotations
@@ -48,27 +50,39 @@ class Workload:
     quick: tuple[str, ...]  # options for --quick (those the script does not take are left out)
 
 
+LIVE_RATES = ("5", "20", "100")  # live_reads.py's default writer rates, reports/s
 WORKLOADS = (
     Workload("W1", "reads.py", ("W1",),
              ("--reports", "200", "--duration", "3", "--warmup", "1")),
-    Workload("W2", "appends.py", ("W2 raw", "W2 eventsourcing"),
+    Workload("W1-live", "live_reads.py",
+             tuple(key for rate in LIVE_RATES
+                   for key in (f"W1-live {rate}/s", f"W1-live {rate}/s write")),
+             ("--reports", "200", "--duration", "3", "--warmup", "1")),
+    Workload("W2", "appends.py", ("W2 raw", "W2 eventsourcing", "W2 eventsourcing 16", "W2-http"),
              ("--events", "300", "--warmup", "50")),
     Workload("W3", "replay.py", ("W3",), ("--events", "10000")),
     Workload("W4", "as_of.py", ("W4 RECORDED", "W4 REPORTED"),
              ("--reports", "1000", "--requests", "20")),
+    Workload("W4-cold", "as_of_cold.py", ("W4-cold RECORDED", "W4-cold REPORTED"),
+             ("--starts", "1", "--warm", "5")),
     Workload("W5", "bulk_import.py", ("W5",), ("--reports", "5000")),
 )
 COLUMNS = tuple(key for workload in WORKLOADS for key in workload.keys)
 RESULTS_HEADER = (
     "# Suite\n\n"
-    "`python bench/run.py`: W1..W5 (issue 7), each script in its own process against the "
-    "same PostgreSQL, one after the other. Each cell is the figure its goal judges: the ratio "
-    "to the peer measured in the same run (W1 PostGraphile, goal ≥ 2×; W2 raw asyncpg "
-    "single-row INSERTs ≥ 0.3× and the eventsourcing library ≥ 3×; W3 a raw asyncpg read of "
-    "the log ≥ 0.5×; W5 COPY of the same rows ≥ 0.5×), or W4's as-of p95 (< 50 ms); ✓ met, "
-    "✗ missed, \"failed\" when the script did not finish, — when not run. The scripts' own "
-    "tables above hold the figures. A commit with + had uncommitted changes in api/, "
-    "events/ or migrations/.\n\n"
+    "`python bench/run.py`: W1..W5 (issue 7) and W1-live, W2-http, W4-cold (\"a live "
+    "timeline stays fast while it is being written\"), each script in its own process against "
+    "the same PostgreSQL, one after the other. Each cell is the figure its goal judges: the "
+    "ratio to the peer measured in the same run (W1 PostGraphile, goal ≥ 2×; W1-live "
+    "PostGraphile while one writer appends 5, 20 or 100 reports/s, ≥ 2×; W2 raw asyncpg "
+    "single-row INSERTs ≥ 0.3×, the eventsourcing library from one connection and from 16 "
+    "threads ≥ 3×, PostGraphile's createFact over HTTP (W2-http) ≥ 1×; W3 a raw asyncpg read "
+    "of the log ≥ 0.5×; W5 COPY of the same rows ≥ 0.5×), or a latency: W1-live's reportFact "
+    "p99 under the read load (≤ 50 ms), W4's as-of p95 (< 50 ms), W4-cold's first as-of read "
+    "after a fresh start (≤ 200 ms); ✓ met, ✗ missed, \"failed\" when the script did not "
+    "finish, — when not run (or not in the suite yet). The scripts' own tables above hold "
+    "the figures. A commit with + had uncommitted changes in api/, events/ or "
+    "migrations/.\n\n"
     f"| date (UTC) | commit | cores | {' | '.join(COLUMNS)} | goals met |\n"
     f"| {' | '.join('---' for _ in range(len(COLUMNS) + 4))} |\n"
 )
@@ -265,19 +279,20 @@ def other_benchmarks() -> list[str]:
 
 def parse_only(text: str) -> list[Workload]:
     names = [name.strip().upper() for name in text.split(",") if name.strip()]
-    known = {w.name: w for w in WORKLOADS}
+    known = {w.name.upper(): w for w in WORKLOADS}
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"expected names among {', '.join(known)}, got {text!r}")
-    return [w for w in WORKLOADS if w.name in names]
+            f"expected names among {', '.join(w.name for w in WORKLOADS)}, got {text!r}")
+    return [w for w in WORKLOADS if w.name.upper() in names]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", default=DEFAULT_DSN,
                         help="a server where the scripts may create and drop databases")
-    parser.add_argument("--only", type=parse_only, default=list(WORKLOADS), metavar="W2,W5",
+    parser.add_argument("--only", type=parse_only, default=list(WORKLOADS),
+                        metavar="W2,W1-live",
                         help="run only these workloads (comma-separated)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes, to see that the suite works; records nothing")

@@ -1,4 +1,5 @@
-// The load generator of bench/reads.py: autocannon POSTing one GraphQL body.
+// The load generator of bench/reads.py and bench/live_reads.py: autocannon POSTing one
+// GraphQL body.
 //
 // usage: node load.mjs CONFIG.json
 //
@@ -6,8 +7,12 @@
 // "expect" (the exact response body every answer must have), "nonce" (true: each request
 // gets its own `variables: {"nonce": "<pid>-<ms>-<n>"}`, so no answer can come from a
 // response cache)}.
+// When the answers change while the load runs (bench/live_reads.py writes meanwhile),
+// "expect" is null and "check" says what every answer must look like instead:
+// {"prefix", "suffix" (the answer must start and end with these), "minLength" (at least so
+// many characters), "forbid" (a string it must not contain, e.g. "\"errors\"")}.
 // Prints autocannon's result (histograms left out) as one JSON line on stdout; a response
-// whose body differs from "expect" counts in `mismatches`.
+// whose body differs from "expect" (or fails "check") counts in `mismatches`.
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 
@@ -24,6 +29,14 @@ const request = config.nonce
     }
   : {}
 
+function checked (check) {
+  return (body) =>
+    body.length >= check.minLength &&
+    body.startsWith(check.prefix) &&
+    body.endsWith(check.suffix) &&
+    !body.includes(check.forbid)
+}
+
 const result = await autocannon({
   url: config.url,
   method: 'POST',
@@ -32,7 +45,7 @@ const result = await autocannon({
   requests: [request],
   connections: config.connections,
   duration: config.duration,
-  verifyBody: (body) => body === config.expect
+  verifyBody: config.expect == null ? checked(config.check) : (body) => body === config.expect
 })
 const { histograms, ...rest } = result
 process.stdout.write(JSON.stringify(rest) + '\n')

@@ -2,11 +2,14 @@
 
 What a team would get by reaching for the best-known event-sourcing library instead of
 Chronicle, on the same server and database: one aggregate per reported fact, its one event
-(``Reported``) carrying the shape of a Chronicle report. Three figures, each printed as
+(``Reported``) carrying the shape of a Chronicle report. Four figures, each printed as
 ``name: events/s`` for bench/appends.py to read:
 
 - ``single_txn_1conn_events_per_s``: N aggregates saved one by one, one transaction each,
-  from one connection (what a server does per request; the figure W2 compares with);
+  from one connection (what a server does per request; the figure W2 first compared with);
+- ``single_txn_<T>conn_events_per_s``: N more, one transaction each, from ``--threads`` T
+  threads at once sharing one application (its pool holds T connections): the library
+  under the concurrency W2 gives Chronicle (16 clients);
 - ``batched_events_per_s``: ten times as many saved 1,000 per ``save`` call (informational);
 - ``replay_events_per_s``: every stored event read back in order through the library's
   notification log and turned back into a domain event (informational).
@@ -15,7 +18,7 @@ The library keeps its tables in the schema ``peer_es`` of the database, which th
 drops and recreates first. Needs ``pip install -e '.[bench]'`` (eventsourcing[postgres] and
 psycopg).
 
-usage: python bench/peers/eventsourcing_peer.py [N] [--dsn DSN]
+usage: python bench/peers/eventsourcing_peer.py [N] [--threads 16] [--dsn DSN]
        (DSN defaults to $PEER_DSN, then to the local server's postgres database)
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,8 +69,9 @@ def report(n: int) -> ReportedFact:
                         source="russian-foreign-ministry", stance="CONFIRMED", quote=QUOTE)
 
 
-def library_env(dsn: str) -> dict[str, str]:
-    """The library's settings for ``dsn`` (it takes them as environment variables)."""
+def library_env(dsn: str, pool_size: int) -> dict[str, str]:
+    """The library's settings for ``dsn`` (it takes them as environment variables), with a
+    pool of ``pool_size`` connections."""
     parts = urlsplit(dsn)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -76,6 +81,8 @@ def library_env(dsn: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": SCHEMA,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "0",
         "CREATE_TABLE": "y",
     }
 
@@ -96,6 +103,27 @@ def rate(count: int, work: Callable[[], int | None]) -> float:
 def save_one_by_one(app: Reports, count: int) -> None:
     for n in range(count):
         app.save(report(n))
+
+
+def save_concurrently(app: Reports, first: int, count: int, threads: int) -> None:
+    """``count`` aggregates numbered from ``first``, one ``save`` (one transaction) each,
+    from ``threads`` threads at once, each taking every threads-th one."""
+    failures: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            for n in range(first + k, first + count, threads):
+                app.save(report(n))
+        except BaseException as e:  # re-raised below, in the main thread
+            failures.append(e)
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
 
 
 def save_in_batches(app: Reports, count: int) -> None:
@@ -121,21 +149,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("events", type=int, nargs="?", default=3000,
                         help="aggregates saved one transaction each (ten times as many in "
                         "batches)")
+    parser.add_argument("--threads", type=int, default=16,
+                        help="threads (and pooled connections) saving at once in the "
+                        "concurrent run")
     parser.add_argument("--dsn", default=os.environ.get("PEER_DSN") or DEFAULT_DSN,
                         help="the database (default: $PEER_DSN)")
     args = parser.parse_args()
-    if args.events < 1:
-        parser.error("events must be at least 1")
+    if args.events < 1 or args.threads < 1:
+        parser.error("events and --threads must be at least 1")
     return args
 
 
 def main() -> int:
     args = parse_args()
     fresh_schema(args.dsn)
-    app = Reports(env=library_env(args.dsn))
+    app = Reports(env=library_env(args.dsn, args.threads))
     try:
         single = rate(args.events, lambda: save_one_by_one(app, args.events))
         print(f"single_txn_1conn_events_per_s: {single:,.0f}", flush=True)
+        concurrent = rate(args.events, lambda: save_concurrently(app, args.events, args.events,
+                                                                 args.threads))
+        print(f"single_txn_{args.threads}conn_events_per_s: {concurrent:,.0f}", flush=True)
         batched = rate(10 * args.events, lambda: save_in_batches(app, 10 * args.events))
         print(f"batched_events_per_s: {batched:,.0f}", flush=True)
         replayed = rate(0, lambda: read_back(app))

@@ -1,4 +1,5 @@
--- W1's peer: the read model a team would build by hand for PostGraphile, holding one timeline
+-- The peer of W1 (and W1-live, W2-http, which write to it: see the trigger at the end): the
+-- read model a team would build by hand for PostGraphile, holding one timeline
 -- already resolved to its best-known facts. Same size as the timeline bench/reads.py serves
 -- from Chronicle: 200 entries of 5 facts each (killed, wounded, weapon, occurred, place), each
 -- fact with its best value, its range, whether it is disputed and which sources back it.
@@ -71,3 +72,20 @@ LEFT JOIN LATERAL (
   WHERE a.attribute IN ('killed', 'wounded')
 ) AS c ON true
 ORDER BY e.id, a.k;
+
+-- The writes of bench/live_reads.py (W1-live) and bench/appends.py (W2-http) go through
+-- PostGraphile's createFact: a new report of an entry's attribute. As in Chronicle, where a
+-- new report changes a fact rather than adding one, the new row replaces the entry's fact
+-- on that attribute, so the timeline keeps its 5 facts per entry however many are written
+-- (the read's answer changes, its size does not). Writers of the same fact take turns (the
+-- advisory lock), so two concurrent reports cannot both survive. Created after the fill
+-- above, which it would only slow down; W1 itself never writes.
+CREATE FUNCTION peer_pgl.replace_fact() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(NEW.entry_id, hashtext(NEW.attribute));
+  DELETE FROM peer_pgl.fact WHERE entry_id = NEW.entry_id AND attribute = NEW.attribute;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER fact_replaces BEFORE INSERT ON peer_pgl.fact
+  FOR EACH ROW EXECUTE FUNCTION peer_pgl.replace_fact();

@@ -1,4 +1,4 @@
-"""W1's peer: PostGraphile 5 serving ``schema.sql`` (beside this file) from a database.
+"""The peer of W1, W1-live and W2-http: PostGraphile 5 serving ``schema.sql`` (beside this file).
 
 Loads ``schema.sql`` into the database (it drops and recreates its own schema ``peer_pgl``),
 then becomes PostGraphile: the process execs Node 22 running PostGraphile 5 with its
