@@ -5,6 +5,7 @@ A read whose root fields are all ``timeline(...)`` is keyed by its document, its
 version now; the position committed by T on the RECORDED clock; the log read so far and the
 last moment an answer changes on the REPORTED clock. Nothing else can change the answer, so
 a hit is always what executing the query would give (a test checks both paths agree).
+Concurrent misses with the same key execute once (single_flight.py, composed by the view).
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class ResponseCache:
 def is_cacheable(result: ExecutionResult) -> bool:
     """An answer worth keeping: data, and no error."""
     return not result.errors and result.data is not None
+
+
+def is_encoded(result: ExecutionResult) -> bool:
+    """An answer that was cached: the same for every request with its key, so requests
+    waiting for the same execution may share it (api/graphql/single_flight.py)."""
+    return isinstance(result, EncodedResult)
 
 
 @lru_cache(maxsize=256)

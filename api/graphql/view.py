@@ -3,6 +3,7 @@ caches expect. Each of these is a module of its own; the view only puts them in 
 
 - ``trusted``: persisted queries (a hash for a document) and trusted documents.
 - ``response_cache``: timeline reads answered while nothing they depend on moved.
+- ``single_flight``: concurrent requests for the same uncached read share one execution.
 - ``etags``: GET answers carry an ``ETag`` and answer 304 to ``If-None-Match``.
 - ``negotiation``: ``application/json`` or ``application/graphql-response+json``, and the
   400 without ``data`` the latter gets for a request that fails before execution.
@@ -30,8 +31,15 @@ from api.graphql.context import Context
 from api.graphql.limits import QueryLimits
 from api.graphql.negotiation import JSON, is_bad_request, media_type
 from api.graphql.refusals import Refused, refusal_body, refusal_headers
-from api.graphql.response_cache import EncodedResult, ResponseCache, is_cacheable, request_key
+from api.graphql.response_cache import (
+    EncodedResult,
+    ResponseCache,
+    is_cacheable,
+    is_encoded,
+    request_key,
+)
 from api.graphql.schema import build_schema
+from api.graphql.single_flight import SingleFlight
 from api.graphql.trusted import with_persisted_query
 from api.graphql.websocket_auth import admit_connection
 from api.services.wiring import Services
@@ -64,6 +72,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
                          allowed_origins=settings.cors_origins)
         self.holder = holder
         self.answers = ResponseCache()
+        self.flights: SingleFlight[ExecutionResult] = SingleFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's, except that a refused HTTP request is answered as a GraphQL error."""
@@ -149,9 +158,24 @@ class ChronicleGraphQL(GraphQL[Context, None]):
     async def _answer(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,
                       context: Context, root_value: None,
                       request_data: Any) -> ExecutionResult:
-        """From the response cache, or executed (and cached when it is a cacheable read)."""
-        if key is not None and (answer := self.answers.get(key)) is not None:
+        """From the response cache; or the answer of the same read executing already for
+        another request (single flight, by the cache's key); or executed, and cached when
+        it is a cacheable read."""
+
+        async def execute() -> ExecutionResult:
+            return await self._execute(key, request, request_adapter, sub_response, context,
+                                       root_value, request_data)
+
+        if key is None:
+            return await execute()
+        if (answer := self.answers.get(key)) is not None:
             return answer
+        return await self.flights.run(key, execute, shareable=is_encoded)
+
+    async def _execute(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,
+                       context: Context, root_value: None,
+                       request_data: Any) -> ExecutionResult:
+        """Executed; a cacheable read is cached, and answered, encoded."""
         try:
             result = await super().execute_single(request, request_adapter, sub_response,
                                                   context, root_value, request_data)
