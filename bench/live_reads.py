@@ -71,6 +71,7 @@ from reads import (
     autocannon,
     busy_cores,
     checked,
+    checked_load_args,
     chronicle_shape,
     node_command,
     peer_shape,
@@ -565,14 +566,7 @@ def parse_args() -> argparse.Namespace:
                         help="where the PostGraphile peer's serve.py, schema.sql and "
                         "query.json are")
     add_suite_options(parser)
-    args = parser.parse_args()
-    if args.reports < 1 or args.connections < 1 or args.duration < 1 or args.warmup < 1:
-        parser.error("--reports, --connections, --duration and --warmup must be at least 1")
-    missing = [name for name in ("serve.py", "schema.sql", "query.json")
-               if not (args.peer_dir / name).is_file()]
-    if missing:
-        parser.error(f"no {', '.join(missing)} in {args.peer_dir}")
-    return args
+    return checked_load_args(parser)
 
 
 def main() -> int:

@@ -511,6 +511,19 @@ def write_json(path: Path | None, figures: Figures) -> None:
                                        "postgraphile": peer.busy_cores}})
 
 
+def checked_load_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse a read load's options (as W1 and W1-live share them) and refuse impossible
+    sizes or a peer directory without the PostGraphile peer's files."""
+    args = parser.parse_args()
+    if args.reports < 1 or args.connections < 1 or args.duration < 1 or args.warmup < 1:
+        parser.error("--reports, --connections, --duration and --warmup must be at least 1")
+    missing = [name for name in ("serve.py", "schema.sql", "query.json")
+               if not (args.peer_dir / name).is_file()]
+    if missing:
+        parser.error(f"no {', '.join(missing)} in {args.peer_dir}")
+    return args
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", default=DEFAULT_DSN,
@@ -528,14 +541,7 @@ def parse_args() -> argparse.Namespace:
                         help="where the PostGraphile peer's serve.py, schema.sql and "
                         "query.json are")
     add_suite_options(parser)
-    args = parser.parse_args()
-    if args.reports < 1 or args.connections < 1 or args.duration < 1 or args.warmup < 1:
-        parser.error("--reports, --connections, --duration and --warmup must be at least 1")
-    missing = [name for name in ("serve.py", "schema.sql", "query.json")
-               if not (args.peer_dir / name).is_file()]
-    if missing:
-        parser.error(f"no {', '.join(missing)} in {args.peer_dir}")
-    return args
+    return checked_load_args(parser)
 
 
 def main() -> int:
