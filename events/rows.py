@@ -36,6 +36,9 @@ class EntryRow:
     merged_into: str | None
     position: int
     occurred_start: datetime | None = None
+    # The log position as of which the entry shows what it shows (0: not known, as for rows
+    # built from the kept history rather than read from the read model).
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

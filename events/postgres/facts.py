@@ -29,6 +29,10 @@ _BUMP_VERSION = ("UPDATE timelines SET version = greatest(version, :position) WH
                  "(SELECT timeline FROM reports WHERE source = :source OR via = :source)")
 _CITING = ("SELECT DISTINCT timeline FROM reports "
            "WHERE source = ANY(:sources) OR via = ANY(:sources)")
+# Every entry whose facts, reports or cited sources a batch changed shows, from then on,
+# the entry as of the batch's last position (migrations/versions/0007_entry_versions.py).
+_ENTRY_VERSION = ("UPDATE entries SET version = greatest(version, :position) "
+                  "WHERE timeline = :timeline AND id = ANY(:entries)")
 
 
 @dataclass(slots=True)
@@ -76,8 +80,24 @@ class FactWriter:
         for slug, duplicate in touched.merged:
             await self.connection.execute(text(_DELETE_ENTRY),
                                           {"timeline": slug, "entry": duplicate})
+        keys = await self._fact_keys(touched, citing)
+        await self._move_entry_versions(keys, touched, batch[-1].envelope.position)
         if recompute:
-            await self.write_facts(await self._fact_keys(touched, citing))
+            await self.write_facts(keys)
+
+    async def _move_entry_versions(self, keys: Sequence[FactKey], touched: _Touched,
+                                   position: int) -> None:
+        entries: dict[str, set[str]] = {}
+        for slug, entry, _ in keys:
+            entries.setdefault(slug, set()).add(entry)
+        for slug, duplicate in touched.merged:
+            # The survivor shows the duplicate's reports now, even when it has no facts.
+            timeline = await self.states.timeline(slug)
+            entries.setdefault(slug, set()).add(timeline.survivor_of(duplicate))
+        if entries:
+            await self.connection.execute(text(_ENTRY_VERSION), [
+                {"timeline": slug, "entries": sorted(ids), "position": position}
+                for slug, ids in sorted(entries.items())])
 
     async def write_facts(self, keys: Sequence[FactKey]) -> None:
         """Recompute these facts from the write model and store them."""

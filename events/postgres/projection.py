@@ -50,8 +50,8 @@ _INSERT_SOURCE = ("INSERT INTO sources (id, name, kind, url, version) "
                   "VALUES (:id, :name, :kind, :url, :version)")
 _GRADE_SOURCE = ("UPDATE sources SET reliability = :reliability, grade_note = :note, "
                  "version = :version WHERE id = :id")
-_INSERT_ENTRY = ("INSERT INTO entries (timeline, id, title, position) "
-                 "VALUES (:timeline, :id, :title, :position)")
+_INSERT_ENTRY = ("INSERT INTO entries (timeline, id, title, position, version) "
+                 "VALUES (:timeline, :id, :title, :position, :position)")
 _INSERT_REPORT = (
     "INSERT INTO reports (timeline, id, entry, attribute, value, source, via, stance, "
     "reported_at, recorded_at, quote, url, status, rank, position) VALUES (:timeline, :id, "

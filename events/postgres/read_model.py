@@ -20,7 +20,7 @@ from events.rows import (
     TimelineRow,
 )
 
-_ENTRY_COLUMNS = "timeline, id, title, merged_into, position, occurred_start"
+_ENTRY_COLUMNS = "timeline, id, title, merged_into, position, occurred_start, version"
 
 
 def _rows(cls: type[Any], result: Any) -> list[Any]:

@@ -99,6 +99,8 @@ entries = Table(
     Column("merged_into", Text),
     Column("position", BigInteger, nullable=False),
     _instant("occurred_start", nullable=True),
+    # Moves whenever what the entry shows changes (migrations/versions/0007_entry_versions.py).
+    Column("version", BigInteger, nullable=False),
 )
 # Undated entries sort last, as the read model's keyset pagination orders them.
 Index("entries_by_occurred", entries.c.timeline,
