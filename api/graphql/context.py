@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from api.graphql.fragments import EntryRenderings
 from api.services.auth import Principal, bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
 from api.services.wiring import Services
@@ -25,6 +26,8 @@ class Context:
     response: Any = None
     # Set by the graphql-transport-ws handler from connection_init's payload.
     connection_params: dict[str, Any] | None = None
+    # Set by the view for a read whose answer it encodes at once (api/graphql/fragments.py).
+    entry_renderings: EntryRenderings | None = None
     _principal: asyncio.Future[Principal | None] | None = None
     _sources: asyncio.Future[dict[str, SourceRow]] | None = field(default=None)
     _histories: dict[str, TimelineHistory] = field(default_factory=dict)

@@ -27,7 +27,9 @@ outside that range. What it depends on:
   ``collect_and_execute_subfields``, and calls ``handle_field_error`` as it does;
 * ``execute_field``, ``is_awaitable`` and ``middleware_manager`` are used as they are;
 * from strawberry: ``StrawberryGraphQLCoreExecutionContext``, the ``strawberry-definition``
-  extension of fields and types, and the ``_is_default`` mark of its default resolver.
+  extension of fields and types, and the ``_is_default`` mark of its default resolver;
+* ``collect_and_execute_subfields`` (its arguments, and that it completes an object value
+  given its field details) is wrapped to reuse an entry's rendering (api/graphql/fragments.py).
 
 Before widening the range: diff graphql-core's ``execution/executor.py`` for those
 methods, run that test file, and re-run the benchmark.
@@ -35,7 +37,7 @@ methods, run that test file, and re-run the benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,15 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
+
+from api.graphql.fragments import (
+    EntryRenderings,
+    RenderingKey,
+    Selection,
+    entry_selection,
+    render,
+    variable_values,
+)
 
 # The graphql-core versions this fork was written for and checked against: [low, high).
 GRAPHQL_CORE_RANGE = ((3, 3, 0), (3, 3, 3))
@@ -158,6 +169,9 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # every resolver, so the short path is taken only without one.
         manager = self.middleware_manager
         self._short_path = manager is None or not manager.middlewares
+        renderings = getattr(self.context_value, "entry_renderings", None)
+        self._renderings = renderings if isinstance(renderings, EntryRenderings) else None
+        self._selections: dict[tuple[int, ...], Selection | None] = {}
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
                        path: Path | None, grouped_field_set: Any,
@@ -243,7 +257,71 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return await_completed()
 
 
+    def collect_and_execute_subfields(self, return_type: GraphQLObjectType,
+                                      field_details_list: Any, path: Path, result: Any,
+                                      position_context: Any) -> Any:
+        """graphql-core's, but an object that names what it shows (``rendering_key``, as an
+        entry does) is rendered once per key and selection, then reused as JSON text."""
+        key = self._rendering_key(return_type, field_details_list, result)
+        if key is not None and (rendering := self._kept(key)) is not None:
+            return rendering
+        errors_before = len(self.collected_errors.errors)
+        completed = super().collect_and_execute_subfields(return_type, field_details_list,
+                                                          path, result, position_context)
+        if key is None:
+            return completed
+
+        def keep(value: Any) -> Any:
+            return self._keep(key, path, errors_before, value)
+
+        return then(completed, keep) if self.is_awaitable(completed) else keep(completed)
+
+    def _rendering_key(self, return_type: GraphQLObjectType, field_details_list: Any,
+                       result: Any) -> RenderingKey | None:
+        if self._renderings is None:
+            return None
+        named = getattr(result, "rendering_key", None)
+        identity = named() if named is not None else None
+        selection = None if identity is None else self._selection(return_type,
+                                                                  field_details_list)
+        if selection is None:
+            return None
+        return (selection.text, variable_values(self.variable_values.coerced,
+                                                selection.variables), identity)
+
+    def _kept(self, key: RenderingKey) -> Any:
+        assert self._renderings is not None
+        return self._renderings.get(key)
+
+    def _keep(self, key: RenderingKey, path: Path, errors_before: int, value: Any) -> Any:
+        """The rendering of ``value``, kept, unless an error was raised under it (its
+        rendering is then not the object's)."""
+        assert self._renderings is not None
+        prefix = path.as_list()
+        if any((error.path or [])[:len(prefix)] == prefix
+               for error in self.collected_errors.errors[errors_before:]):
+            return value
+        kept = render(value)
+        if kept is None:
+            return value
+        self._renderings.put(key, kept)
+        return kept
+
+    def _selection(self, parent: GraphQLObjectType, field_details_list: Any) -> Selection | None:
+        nodes = [details.node for details in field_details_list]
+        known = tuple(id(node) for node in nodes)
+        if known not in self._selections:
+            self._selections[known] = entry_selection(
+                self.schema, parent, nodes,
+                {name: details.definition for name, details in self.fragments.items()})
+        return self._selections[known]
+
+
 _STANDARD_PATH = object()
+
+
+async def then(completed: Awaitable[Any], finish: Callable[[Any], Any]) -> Any:
+    return finish(await completed)
 
 
 def _read_plain_leaf(plan: PlainLeaf, source: Any) -> Any:

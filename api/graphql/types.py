@@ -327,9 +327,21 @@ class Entry(Node):
     def place(self) -> AwaitableOrValue[Place | None]:
         return then(self.view.facts(self.id), lambda rows: _value_of(rows, "place", Place))
 
+    def rendering_key(self) -> tuple[str, str, int] | None:
+        return rendering_key(self.row, self.view)
+
     @classmethod
     def from_row(cls, row: EntryRow, view: TimelineView) -> Entry:
         return cls(row=row, view=view, id=row.id, title=row.title)
+
+
+def rendering_key(row: EntryRow, view: TimelineView) -> tuple[str, str, int] | None:
+    """What an entry shows, named (api/graphql/fragments.py): the entry as of its version,
+    read now. None when the version is not known (an as-of view builds its rows from the
+    kept history)."""
+    if view.moment.as_of is not None or not row.version:
+        return None
+    return (row.timeline, row.id, row.version)
 
 
 V = TypeVar("V", TimeSpan, Place)
@@ -390,6 +402,13 @@ class Timeline(Node):
             first, decode_cursor(after) if after else None,
             None if from_ is None else parse_instant(from_, "from"),
             None if to is None else parse_instant(to, "to"))
+        # A page is nearly always read with its facts: load them with it (one query, and
+        # each entry's fields then answer at once), except for entries whose rendering is
+        # kept, which will not be read at all.
+        renderings = info.context.entry_renderings
+        await self.view.fetch_facts([
+            e.id for e in page.entries if renderings is None
+            or not renderings.holds(rendering_key(e, self.view))])
         edges = [EntryEdge(cursor=encode_cursor(e), node=Entry.from_row(e, self.view))
                  for e in page.entries]
         return EntryConnection(edges=edges, total_count=page.total, page_info=PageInfo(

@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult
 
 from api.graphql import encoding, etags, ide
 from api.graphql.context import Context
+from api.graphql.fragments import EntryRenderings
 from api.graphql.limits import QueryLimits
 from api.graphql.negotiation import JSON, is_bad_request, media_type
 from api.graphql.refusals import Refused, refusal_body, refusal_headers
@@ -73,6 +74,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         self.holder = holder
         self.answers = ResponseCache()
         self.flights: SingleFlight[ExecutionResult] = SingleFlight()
+        self.renderings = EntryRenderings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's, except that a refused HTTP request is answered as a GraphQL error."""
@@ -175,7 +177,10 @@ class ChronicleGraphQL(GraphQL[Context, None]):
     async def _execute(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,
                        context: Context, root_value: None,
                        request_data: Any) -> ExecutionResult:
-        """Executed; a cacheable read is cached, and answered, encoded."""
+        """Executed; a cacheable read is cached, and answered, encoded. Its entries are
+        rendered from, and into, the entry renderings (it is encoded at once)."""
+        if key is not None:
+            context.entry_renderings = self.renderings
         try:
             result = await super().execute_single(request, request_adapter, sub_response,
                                                   context, root_value, request_data)

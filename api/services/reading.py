@@ -53,6 +53,9 @@ class TimelineView(Protocol):
     def facts(self, entry_id: str) -> AwaitableOrValue[list[FactRow]]:
         """The entry's facts: at once when the view holds them, else a batched load."""
 
+    async def fetch_facts(self, entry_ids: list[str]) -> None:
+        """Have these entries' facts at hand, so that ``facts`` answers them at once."""
+
     async def history(self, entry_id: str, attribute: str) -> list[FactVersion]: ...
 
     async def sources(self) -> dict[str, SourceRow]: ...
@@ -60,7 +63,9 @@ class TimelineView(Protocol):
 
 class PresentView:
     """The read model as committed. Facts and reports go through DataLoaders, so a page of
-    entries costs one query for all their facts and one for all their reports."""
+    entries costs one query for all their facts and one for all their reports. Facts can
+    also be fetched ahead (``fetch_facts``), so that an entry's fields then answer without
+    awaiting, which costs the executor far more than the load itself."""
 
     def __init__(self, read_model: ReadModel, store: PostgresEventStore, slug: str) -> None:
         self.read_model = read_model
@@ -68,7 +73,7 @@ class PresentView:
         self.slug = slug
         self.moment = Moment()
         self._facts = DataLoader(load_fn=self._load_facts)
-        self._page_facts: dict[str, list[FactRow]] = {}
+        self._facts_held: dict[str, list[FactRow]] = {}
         self._reports = DataLoader(load_fn=self._load_reports)
         self._sources: asyncio.Future[dict[str, SourceRow]] | None = None
 
@@ -78,17 +83,8 @@ class PresentView:
     async def entries(self, first: int, after: EntryCursor | None,
                       occurred_from: datetime | None,
                       occurred_to: datetime | None) -> EntryPage:
-        page = await self.read_model.entries(self.slug, first, after, occurred_from,
+        return await self.read_model.entries(self.slug, first, after, occurred_from,
                                              occurred_to)
-        # A page of entries is nearly always read with its facts: load them with it, so
-        # each entry's facts are at hand rather than one batched load per entry.
-        ids = [e.id for e in page.entries if e.id not in self._page_facts]
-        if ids:
-            for e in ids:
-                self._page_facts[e] = []
-            for fact in await self.read_model.facts(self.slug, ids):
-                self._page_facts[fact.entry].append(fact)
-        return page
 
     async def entry(self, entry_id: str) -> EntryRow | None:
         row = await self.read_model.entry(self.slug, entry_id)
@@ -97,8 +93,17 @@ class PresentView:
         return row
 
     def facts(self, entry_id: str) -> AwaitableOrValue[list[FactRow]]:
-        known = self._page_facts.get(entry_id)
-        return known if known is not None else self._facts.load(entry_id)
+        held = self._facts_held.get(entry_id)
+        return held if held is not None else self._facts.load(entry_id)
+
+    async def fetch_facts(self, entry_ids: list[str]) -> None:
+        wanted = [e for e in entry_ids if e not in self._facts_held]
+        if not wanted:
+            return
+        found: dict[str, list[FactRow]] = {e: [] for e in wanted}
+        for fact in await self.read_model.facts(self.slug, wanted):
+            found[fact.entry].append(fact)
+        self._facts_held.update(found)
 
     async def reports(self, entry_id: str) -> list[ReportRow]:
         return await self._reports.load(entry_id)
@@ -158,6 +163,9 @@ class SnapshotView:
 
     def facts(self, entry_id: str) -> AwaitableOrValue[list[FactRow]]:
         return self.snapshot.facts.get(entry_id, [])
+
+    async def fetch_facts(self, entry_ids: list[str]) -> None:
+        """Every fact of the snapshot is at hand already."""
 
     async def reports(self, entry_id: str) -> list[ReportRow]:
         return self.snapshot.reports(entry_id)

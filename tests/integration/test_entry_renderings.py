@@ -1,0 +1,142 @@
+"""Entries rendered once per version are spliced into answers that equal executing the read
+afresh, through every kind of change; an entry's version moves only when it shows a change."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from api.graphql.context import Context
+from api.graphql.fragments import EntryRenderings
+from api.graphql.view import ChronicleGraphQL
+from tests.integration.conftest import Api
+from tests.integration.khasham import report, story
+
+ENTRIES = ["strike", "tank", "funerals"]
+SOURCES = ["mfa", "outlets", "pentagon", "bi"]
+
+READ = """query($attribute: String!, $withReports: Boolean!) {
+  timeline(slug: "khasham") { version
+    entries(first: 50) { edges { cursor node { ...shown } } } } }
+fragment shown on Entry { id nodeId title occurred { start precision }
+  chosen: fact(attribute: $attribute) { value { __typename ... on Count { best low high }
+                                               ... on Text { text } } disputed }
+  reports @include(if: $withReports) { id status stance rank
+                                       source { id name reliability } via { id } }
+  facts { attribute low high highOpen disputed status explanation
+          value { ... on Count { best } ... on Text { text } ... on TimeSpan { start } }
+          reports { report { id } weight role } alternatives { weight } } }"""
+
+
+def view(api: Api) -> ChronicleGraphQL:
+    for route in api.app.routes:
+        app = getattr(route, "app", None) or getattr(route, "endpoint", None)
+        if isinstance(app, ChronicleGraphQL):
+            return app
+    raise AssertionError("no GraphQL route")
+
+
+async def fresh(api: Api, variables: dict[str, Any]) -> Any:
+    """The read executed with no renderings kept: what every answer must equal."""
+    result = await view(api).schema.execute(
+        READ, variable_values=variables,
+        context_value=Context(services=api.services, authorization=None))
+    assert not result.errors, result.errors
+    return result.data
+
+
+async def served(api: Api, variables: dict[str, Any]) -> Any:
+    body = await api.post(READ, variables)
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def change(api: Api, rng: random.Random, reports: int) -> int:
+    """One random change to the story; the reports made so far."""
+    kind = rng.choice(["report"] * 4 + ["correct", "retract", "rank", "grade", "merge",
+                                        "register"])
+    day = datetime(2018, 2, 8, tzinfo=UTC) + timedelta(hours=rng.randint(0, 400))
+    if kind == "report" or reports == 0:
+        attribute, value = rng.choice([
+            ("killed", {"count": rng.choice([{"best": 5}, {"low": 200}, {"best": 40}])}),
+            ("weapon", {"text": rng.choice(["jet", "drone"])}),
+            ("occurred", {"time": {"start": rng.choice(["2018-02-10", "2018-02-11"]),
+                                   "precision": "DAY"}})])
+        body = await api.mutate("reportFact", report(
+            rng.choice(ENTRIES), attribute, value, rng.choice(SOURCES),
+            rng.choice(["CONFIRMED", "CLAIMED", "DENIED"]), day.isoformat(),
+            via=rng.choice([None, "pentagon"])))
+        return reports + ("errors" not in body)
+    target = f"r{rng.randint(1, reports)}"
+    if kind == "correct":
+        await api.mutate("correctReport", {"timeline": "khasham", "report": target,
+                                           "stance": "CLAIMED", "via": "bi",
+                                           "reportedAt": (day + timedelta(days=5)).isoformat()})
+    elif kind == "retract":
+        await api.mutate("retractReport", {"timeline": "khasham", "report": target,
+                                           "reason": "withdrawn",
+                                           "reportedAt": (day + timedelta(days=3)).isoformat()})
+    elif kind == "rank":
+        await api.mutate("rankReport", {"timeline": "khasham", "report": target,
+                                        "rank": rng.choice(["PREFERRED", "DEPRECATED"]),
+                                        "reason": "desk"})
+    elif kind == "grade":
+        await api.mutate("gradeSource", {"source": rng.choice(SOURCES),
+                                         "reliability": rng.choice("ABCDEF")})
+    elif kind == "merge":
+        await api.mutate("mergeEntries", {"timeline": "khasham", "duplicate": "funerals",
+                                          "survivor": "strike"})
+    else:
+        await api.mutate("registerSource", {"id": f"new-{rng.randint(0, 10**6)}",
+                                            "name": "A new source", "kind": "MEDIA"})
+    return reports
+
+
+async def test_spliced_answers_equal_fresh_ones_through_every_kind_of_change(api: Api) -> None:
+    await story(api)
+    renderings: EntryRenderings = view(api).renderings
+    rng = random.Random(16)
+    reports = 0
+    for _ in range(40):
+        reports = await change(api, rng, reports)
+        for variables in ({"attribute": "killed", "withReports": True},
+                          {"attribute": "weapon", "withReports": False}):
+            first = await served(api, variables)
+            assert first == await fresh(api, variables)
+            # Another variable that no entry reads: the response cache misses, every
+            # entry's rendering is reused.
+            hits = renderings.hits
+            again = await served(api, {**variables, "unused": rng.random()})
+            assert again == first
+            assert renderings.hits - hits == len(first["timeline"]["entries"]["edges"])
+    assert len(renderings) > 0
+
+
+async def versions(api: Api) -> dict[str, int]:
+    async with api.engine.connect() as connection:
+        rows = await connection.execute(text(
+            "SELECT id, version FROM entries WHERE timeline = 'khasham'"))
+        return {row.id: row.version for row in rows}
+
+
+async def test_an_entry_version_moves_with_what_it_shows_and_only_then(api: Api) -> None:
+    await story(api)
+    before = await versions(api)
+    await api.ok("reportFact", report("tank", "weapon", {"text": "drone"}, "mfa", "CLAIMED",
+                                      "2018-02-12T00:00:00Z"))
+    after_report = await versions(api)
+    assert after_report["tank"] > before["tank"]
+    assert {e: v for e, v in after_report.items() if e != "tank"} == \
+        {e: v for e, v in before.items() if e != "tank"}
+    # A regrade moves every entry citing the source, and no other.
+    cited = await api.scalar("SELECT array_agg(DISTINCT entry) FROM reports "
+                             "WHERE timeline = 'khasham' AND (source = 'mfa' OR via = 'mfa')")
+    await api.ok("gradeSource", {"source": "mfa", "reliability": "E"})
+    after_grade = await versions(api)
+    moved = {e for e in after_grade if after_grade[e] != after_report[e]}
+    assert moved == set(cited)
+    await api.ok("openEntry", {"timeline": "khasham", "id": "later", "title": "Later"})
+    assert (await versions(api))["later"] > max(after_grade.values())
