@@ -94,6 +94,25 @@ class Limiter:
             QueryDepthLimiter(max_depth=limits.max_depth - 1).validation_rules)
         self.alias_rules: tuple[type[ASTValidationRule], ...] = tuple(
             MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules)
+        self._walked: OrderedDict[
+            int, tuple[DocumentNode, list[GraphQLError], list[GraphQLError]]] = OrderedDict()
+
+    def _depth_and_aliases(self, schema: GraphQLSchema, document: DocumentNode,
+                           ) -> tuple[list[GraphQLError], list[GraphQLError]]:
+        """What strawberry's depth and alias rules find in the document: the same for every
+        request that sends it (they read no variable), so walked once per document while
+        it stays parsed (``Guard`` keeps the parsed documents, so the same object comes
+        back; the document is kept beside its answer, so its id cannot be reused)."""
+        known = self._walked.get(id(document))
+        if known is not None and known[0] is document:
+            self._walked.move_to_end(id(document))
+            return known[1], known[2]
+        found = (validate(schema, document, self.depth_rules),
+                 validate(schema, document, self.alias_rules))
+        self._walked[id(document)] = (document, *found)
+        while len(self._walked) > PARSED:
+            self._walked.popitem(last=False)
+        return found
 
     def refusal(self, schema: GraphQLSchema, document: DocumentNode,
                 operation_name: str | None,
@@ -115,10 +134,11 @@ class Limiter:
             return too_complex(f"Once its fragments are spread, the query has more than "
                                f"{MAX_SELECTIONS} selections; at most {MAX_SELECTIONS} "
                                "are allowed.")
-        if too_deep := validate(schema, document, self.depth_rules):
+        too_deep, too_many = self._depth_and_aliases(schema, document)
+        if too_deep:
             return too_complex(f"The query is more than {limits.max_depth} fields deep; at "
                                f"most {limits.max_depth} are allowed.", too_deep[0].nodes)
-        if too_many := validate(schema, document, self.alias_rules):
+        if too_many:
             # Strawberry's message starts with the count ("60 aliases found. Allowed: 50").
             found = re.match(r"(\d+) aliases", too_many[0].message)
             count = found.group(1) if found else f"more than {limits.max_aliases}"
