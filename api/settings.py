@@ -40,6 +40,8 @@ class Settings:
     max_batch: int = 500
     pool_size: int = 20
     max_subscriptions_per_connection: int = 20
+    # Reads executing at once in a process (api/graphql/admission.py); writes never wait.
+    read_concurrency: int = 4
     max_first: int = 500
     max_depth: int = 12
     max_aliases: int = 50
@@ -67,6 +69,7 @@ class Settings:
             "pool_size": _int("CHRONICLE_POOL_SIZE", 20),
             "max_subscriptions_per_connection": _int("CHRONICLE_MAX_SUBSCRIPTIONS_PER_CONNECTION",
                                                      20),
+            "read_concurrency": _int("CHRONICLE_READ_CONCURRENCY", 4),
             "max_first": _int("CHRONICLE_MAX_FIRST", 500),
             "max_depth": _int("CHRONICLE_MAX_DEPTH", 12),
             "max_aliases": _int("CHRONICLE_MAX_ALIASES", 50),

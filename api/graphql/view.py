@@ -27,6 +27,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.graphql import encoding, etags, ide
+from api.graphql.admission import ReadAdmission
 from api.graphql.context import Context
 from api.graphql.fragments import EntryRenderings
 from api.graphql.limits import QueryLimits
@@ -75,6 +76,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         self.answers = ResponseCache()
         self.flights: SingleFlight[ExecutionResult] = SingleFlight()
         self.renderings = EntryRenderings()
+        self.admission = ReadAdmission(settings.read_concurrency)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's, except that a refused HTTP request is answered as a GraphQL error."""
@@ -132,12 +134,14 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             if is_bad_request(media, refused):
                 sub_response.status_code = 400
             return refused
-        key = await request_key(context, request_data)
-        tag = None
-        if request.method == "GET":
-            tag = await etags.read_entity_tag(context, key, request_data, media)
-        result = await self._answer(key, request, request_adapter, sub_response, context,
-                                    root_value, request_data)
+        async with self.admission.turn(request_data.query, operation_name,
+                                       context.services.settings.max_tokens):
+            key = await request_key(context, request_data)
+            tag = None
+            if request.method == "GET":
+                tag = await etags.read_entity_tag(context, key, request_data, media)
+            result = await self._answer(key, request, request_adapter, sub_response,
+                                        context, root_value, request_data)
         if is_bad_request(media, result):
             sub_response.status_code = 400
         if tag is not None and not result.errors:
