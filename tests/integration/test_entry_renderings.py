@@ -140,3 +140,22 @@ async def test_an_entry_version_moves_with_what_it_shows_and_only_then(api: Api)
     assert moved == set(cited)
     await api.ok("openEntry", {"timeline": "khasham", "id": "later", "title": "Later"})
     assert (await versions(api))["later"] > max(after_grade.values())
+
+
+async def test_a_long_page_rendered_in_turns_keeps_its_order_and_its_facts(api: Api) -> None:
+    await story(api)
+    for n in range(60):
+        await api.ok("openEntry", {"timeline": "khasham", "id": f"e{n:02}", "title": f"E{n}"})
+        await api.ok("reportFact", report(f"e{n:02}", "weapon", {"text": f"weapon {n}"},
+                                          "mfa", "CLAIMED", "2018-02-12T00:00:00Z"))
+    query = """{ timeline(slug: "khasham") { entries(first: 100) {
+      nodes { id facts { attribute value { ... on Text { text } } } } } } }"""
+    for _ in range(2):  # rendered afresh, then spliced
+        body = await api.post(query)
+        nodes = body["data"]["timeline"]["entries"]["nodes"]
+        page = await api.services.read_model.entries("khasham", 100)
+        assert [node["id"] for node in nodes] == [row.id for row in page.entries]
+        for node in nodes:
+            if node["id"].startswith("e"):
+                assert node["facts"] == [{"attribute": "weapon",
+                                          "value": {"text": f"weapon {int(node['id'][1:])}"}}]

@@ -3,6 +3,7 @@ renderings are keyed by (api/graphql/fragments.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from graphql import (
     parse,
 )
 
+from api.graphql.execution import Turns
 from api.graphql.fragments import (
     BEYOND_THE_ENTRY,
     ENTRY_FIELDS,
@@ -131,3 +133,30 @@ def test_renderings_are_json_text_kept_least_recently_used_first_out() -> None:
     assert (renderings.hits, renderings.misses, len(renderings)) == (2, 1, 2)
     assert orjson.dumps({"entries": [one]}) == b'{"entries":[{"id":"0"}]}'
     assert render({"too big": 2**70}) is None
+
+
+async def test_renderings_afresh_take_turns_with_the_rest_of_the_loop() -> None:
+    turns = Turns(2)
+    given = [turns.next() for _ in range(7)]
+    assert given[:2] == [None, None]
+    assert given[2] is given[3] and given[4] is given[5] and given[6] is not given[4]
+    order: list[str] = []
+
+    async def other_work() -> None:
+        for step in range(6):
+            order.append(f"other {step}")
+            await asyncio.sleep(0)
+
+    async def rendering(n: int, turn: asyncio.Future[None] | None) -> None:
+        if turn is not None:
+            await turn
+        order.append(f"render {n}")
+
+    await asyncio.gather(other_work(), *(rendering(n, t) for n, t in enumerate(given)))
+    renders = [order.index(f"render {n}") for n in range(7)]
+    assert renders == sorted(renders)  # in order
+    # Other work gets in between two turns, never inside one.
+    between = [o for o in order[renders[1]:renders[6]] if o.startswith("other")]
+    assert len(between) >= 2
+    for first, last in ((2, 3), (4, 5)):
+        assert renders[last] - renders[first] == 1
