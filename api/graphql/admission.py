@@ -7,19 +7,24 @@ a write that needs a few milliseconds of work answered in 50 to 150 ms. Reads ar
 by the CPU, so letting more than a few of them run at once gains no throughput: they only
 lengthen the queue. So at most ``slots`` reads run at once, the others waiting on a
 semaphore, off the loop's queue; mutations do not take a slot, and each of their awaits
-waits behind a few reads at most.
+waits behind a few reads at most. A read takes a turn to look up the response cache, and
+another to execute if it must; waiting for another request's execution of the same read
+(single flight) takes none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from functools import lru_cache
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from functools import lru_cache, partial
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 
 DOCUMENTS = 256  # operation kinds remembered, by document text
+
+Turn = Callable[[], AbstractAsyncContextManager[None]]
 
 
 class ReadAdmission:
@@ -27,15 +32,18 @@ class ReadAdmission:
         self.slots = slots
         self._turns = asyncio.Semaphore(slots)
 
-    @contextlib.asynccontextmanager
-    async def turn(self, query: str | None, operation_name: str | None,
-                   max_tokens: int) -> AsyncIterator[None]:
-        """A turn for a read (a query, or a document that does not parse: its error is
-        cheap either way); none for a mutation."""
+    def turn(self, query: str | None, operation_name: str | None, max_tokens: int) -> Turn:
+        """What a request enters for each of its turns: a turn of the semaphore for a read
+        (a query, or a document that does not parse: its error is cheap either way);
+        nothing for a mutation."""
         if is_mutation(query, operation_name, max_tokens):
-            yield
-            return
-        async with self._turns:
+            return contextlib.nullcontext
+        return partial(self._take, self._turns)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _take(turns: asyncio.Semaphore) -> AsyncIterator[None]:
+        async with turns:
             yield
 
 

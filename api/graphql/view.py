@@ -27,7 +27,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.graphql import encoding, etags, ide
-from api.graphql.admission import ReadAdmission
+from api.graphql.admission import ReadAdmission, Turn
 from api.graphql.context import Context
 from api.graphql.fragments import EntryRenderings
 from api.graphql.limits import QueryLimits
@@ -134,14 +134,17 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             if is_bad_request(media, refused):
                 sub_response.status_code = 400
             return refused
-        async with self.admission.turn(request_data.query, operation_name,
-                                       context.services.settings.max_tokens):
+        turn = self.admission.turn(request_data.query, operation_name,
+                                   context.services.settings.max_tokens)
+        async with turn():
             key = await request_key(context, request_data)
             tag = None
             if request.method == "GET":
                 tag = await etags.read_entity_tag(context, key, request_data, media)
-            result = await self._answer(key, request, request_adapter, sub_response,
-                                        context, root_value, request_data)
+            answer = self.answers.get(key) if key is not None else None
+        result = answer or await self._answer(key, turn, request, request_adapter,
+                                              sub_response, context, root_value,
+                                              request_data)
         if is_bad_request(media, result):
             sub_response.status_code = 400
         if tag is not None and not result.errors:
@@ -161,21 +164,20 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         request_data = await with_persisted_query(context.services.documents, request_data)
         return request_data
 
-    async def _answer(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,
-                      context: Context, root_value: None,
+    async def _answer(self, key: Any, turn: Turn, request: Any, request_adapter: Any,
+                      sub_response: Any, context: Context, root_value: None,
                       request_data: Any) -> ExecutionResult:
-        """From the response cache; or the answer of the same read executing already for
-        another request (single flight, by the cache's key); or executed, and cached when
-        it is a cacheable read."""
+        """The answer of the same read executing already for another request (single
+        flight, by the response cache's key); or executed in a turn of its own, and cached
+        when it is a cacheable read. Waiting for another's execution takes no turn."""
 
         async def execute() -> ExecutionResult:
-            return await self._execute(key, request, request_adapter, sub_response, context,
-                                       root_value, request_data)
+            async with turn():
+                return await self._execute(key, request, request_adapter, sub_response,
+                                           context, root_value, request_data)
 
         if key is None:
             return await execute()
-        if (answer := self.answers.get(key)) is not None:
-            return answer
         return await self.flights.run(key, execute, shareable=is_encoded)
 
     async def _execute(self, key: Any, request: Any, request_adapter: Any, sub_response: Any,

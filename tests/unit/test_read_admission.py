@@ -27,7 +27,7 @@ async def test_reads_wait_for_a_turn_and_mutations_do_not() -> None:
     running: list[str] = []
 
     async def request(name: str, query: str) -> None:
-        async with admission.turn(query, None, TOKENS):
+        async with admission.turn(query, None, TOKENS)():
             running.append(name)
             await release.wait()
 
