@@ -39,14 +39,23 @@ class Context:
     async def principal(self) -> Principal | None:
         """The token's principal, None without a token; a bad token raises UNAUTHENTICATED.
         Looked up once per request: resolvers that ask at the same time all wait for that
-        one answer (none sees "no token" while the lookup is under way)."""
+        one answer (none sees "no token" while the lookup is under way). A token the
+        process remembers as valid is answered at once, without a task for its lookup."""
         if self._principal is None:
-            self._principal = asyncio.ensure_future(self._look_up_principal())
+            self._principal = self._look_up_principal()
         return await self._principal
 
-    async def _look_up_principal(self) -> Principal | None:
+    def _look_up_principal(self) -> asyncio.Future[Principal | None]:
         token = bearer_token(self._authorization())
-        return None if token is None else await self.services.tokens.principal(token)
+        known = None if token is None else self.services.tokens.remembered(token)
+        if token is not None and known is None:
+            return asyncio.ensure_future(self._principal_of(token))
+        answered: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        answered.set_result(known)
+        return answered
+
+    async def _principal_of(self, token: str) -> Principal | None:
+        return await self.services.tokens.principal(token)
 
     def _authorization(self) -> str | None:
         """Over WebSocket, ``connectionParams.authorization`` (browsers cannot set headers

@@ -47,7 +47,9 @@ def bearer_token(authorization: str | None) -> str | None:
 
 class TokenBook:
     """Tokens in the database, with recently seen ones remembered for ``ttl`` seconds so a
-    busy writer does not cost a lookup per request."""
+    busy writer does not cost a lookup per request. A token deleted from the table is
+    therefore refused by every process within ``ttl`` seconds; one never seen valid is
+    looked up again on every request."""
 
     def __init__(self, engine: AsyncEngine, ttl: float = 30.0, capacity: int = 1024) -> None:
         self.engine = engine
@@ -68,11 +70,18 @@ class TokenBook:
                 {"hash": digest(token), "name": name, "scope": scope.value})
         return token
 
-    async def principal(self, token: str) -> Principal:
-        wanted = digest(token)
-        seen = self._seen.get(wanted)
+    def remembered(self, token: str) -> Principal | None:
+        """The token's principal when it was found valid less than ``ttl`` seconds ago, with
+        no round trip; None when it must be looked up (``principal``)."""
+        seen = self._seen.get(digest(token))
         if seen is not None and time.monotonic() - seen[0] < self.ttl:
             return seen[1]
+        return None
+
+    async def principal(self, token: str) -> Principal:
+        if (known := self.remembered(token)) is not None:
+            return known
+        wanted = digest(token)
         async with self.engine.connect() as connection:
             row = (await connection.execute(text(
                 "SELECT token_hash, name, scope FROM tokens WHERE token_hash = :hash"),

@@ -101,7 +101,12 @@ class WriteLimiter:
         if self.rate <= 0:
             return
         if self.lease > 1:
-            async with self._refilling.setdefault(holder, asyncio.Lock()):
+            if self._spend(holder):  # most writes at a high rate: no lock, no round trip
+                return
+            refilling = self._refilling.get(holder)
+            if refilling is None:
+                refilling = self._refilling[holder] = asyncio.Lock()
+            async with refilling:
                 # One coroutine at a time refills a holder's lease; the others then spend
                 # it rather than each taking a lease of its own.
                 if self._spend(holder):

@@ -1,8 +1,10 @@
 """The log as it grows, for live subscribers in this process, whichever process appended.
 
 One connection per process LISTENs on ``chronicle_log`` (migration 0003 notifies on every
-commit that appended events). A notification is only a wake-up: the feed then reads the
-events after the last position it knows, keeps the most recent ones in memory and wakes the
+commit that appended events, with the highest position it appended). A notification is
+only a wake-up: unless the feed has read that far already, it then reads the events after
+the last position it knows, on the listening connection itself (one round trip, no pool
+checkout and no transaction around it), keeps the most recent ones in memory and wakes the
 subscribers. Positions are gapless and commit-ordered, so "everything after position p" is
 a complete answer at any moment, and each subscriber walks the positions itself: first
 the backlog (from memory, or from the log when it is older), then live, with no gap and no
@@ -24,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from events.chain import Envelope
-from events.postgres.store import PostgresEventStore
+from events.postgres.store import PostgresEventStore, read_after
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class LogFeed:
         self.dsn = dsn
         self.poll_seconds = poll_seconds
         self.head = 0  # the highest position read from the log
+        self.announced = 0  # the highest position a notification announced
+        self.reads = 0  # reads of the log by the listener (tests count them)
         self.listener_pid: int | None = None  # the listening backend, while connected
         self._recent: deque[Envelope] = deque(maxlen=kept)
         self._moved = asyncio.Event()
@@ -121,11 +125,15 @@ class LogFeed:
             connection.add_termination_listener(lambda _: lost.set())
             self.listener_pid = connection.get_server_pid()
             self._connected.set()
+            read = True  # first what was committed while nobody listened
             while not lost.is_set():
                 # Cleared before reading: a notification during the read wakes the next wait.
                 self._wake.clear()
-                await self._catch_up()  # also what was committed while nobody listened
-                await self._wait_for_news(lost)
+                if read or self.announced > self.head:
+                    await self._catch_up(connection)
+                # Woken by a notification, read only if it announced something unread; at
+                # the end of a wait without one, read anyway (a notification may be lost).
+                read = not await self._wait_for_news(lost)
             raise ConnectionError("the listening connection was lost")
         finally:
             self._connected.clear()
@@ -134,10 +142,18 @@ class LogFeed:
             # half-closed connection behind. The server drops a terminated LISTEN at once.
             connection.terminate()
 
-    def _notified(self, *_: object) -> None:
-        self._wake.set()
+    def _notified(self, connection: object, pid: object, channel: object,
+                  payload: object) -> None:
+        try:
+            position = int(str(payload))
+        except ValueError:  # not a position: read to find out
+            position = self.head + 1
+        self.announced = max(self.announced, position)
+        if position > self.head:
+            self._wake.set()
 
-    async def _wait_for_news(self, lost: asyncio.Event) -> None:
+    async def _wait_for_news(self, lost: asyncio.Event) -> bool:
+        """Wait for a notification (True), the connection's loss or the poll interval."""
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(lost.wait())]
         try:
             await asyncio.wait(waits, timeout=self.poll_seconds,
@@ -145,13 +161,18 @@ class LogFeed:
         finally:
             for wait in waits:
                 wait.cancel()
+        return self._wake.is_set()
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, connection: Any) -> None:
+        """Read the log after ``head`` until a read comes back short: whatever is committed
+        after that read began is notified, and the notification wakes the next wait."""
         while True:
-            batch = await self.store.read(self.head, READ_CHUNK)
-            if not batch:
+            self.reads += 1
+            batch = await read_after(connection, self.head, READ_CHUNK)
+            if batch:
+                self._recent.extend(batch)
+                self.head = batch[-1].position
+                moved, self._moved = self._moved, asyncio.Event()
+                moved.set()
+            if len(batch) < READ_CHUNK:
                 return
-            self._recent.extend(batch)
-            self.head = batch[-1].position
-            moved, self._moved = self._moved, asyncio.Event()
-            moved.set()
