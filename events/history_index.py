@@ -1,47 +1,46 @@
 """Each fact's and each report's history on both clocks, so an as-of read needs no replay.
 
 ``TimelineHistory.extend`` consumes a timeline's events (and every source's) in position
-order, once, and keeps for every fact and report the versions it went through: on the
-RECORDED clock keyed by position, on the REPORTED clock keyed by ``reported_at`` (computed
-when first asked, from today's editorial state, since back-dated reports rewrite that past).
-``at_recorded`` and ``at_reported`` then answer what a replay of the log up to T would give
-(the integration tests compare the two on random T). Pure: no I/O, no clock.
+order, once, keeping the state they fold to and, for every fact, the keys where it may have
+changed: on the RECORDED clock the positions of the events that touched it; on the REPORTED
+clock the ``reported_at`` of its reports and of their corrections (from today's editorial
+state, since back-dated reports rewrite that past). What a fact was at one of its keys is
+resolved by the policy only when a read lands there, then kept until an event touches the
+fact again (REPORTED) or for good (RECORDED: a past position's answer never changes), so a
+fold costs no policy work and a read resolves only the facts it shows.
+
+``at_recorded`` and ``at_reported`` answer what a replay of the log up to T would give (the
+integration tests compare the two on random T). ``events.history_codec`` writes a history
+and reads it back, so a process can start from a persisted one. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from bisect import bisect_right, insort
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 
 from events.chain import Envelope
-from events.policy import fact_document, resolve
-from events.reducer import ReportState, ReportStatus, SourceState, Stamp, TimelineState
-from events.rows import (
-    EntryRow,
-    FactRow,
-    ReportRow,
-    SourceRow,
-    TimelineRow,
-    report_row,
-    source_row,
+from events.history_reported import ReportedClock, ReportedIndex, micros
+from events.history_reports import ReportEvent, ReportLogEvent, ReportLogs, ReportTrails
+from events.history_snapshot import (
+    Document,
+    FactKey,
+    Snapshot,
+    changed_facts,
+    no_reports,
+    resolve_fact,
 )
-from events.timeline_facts import (
-    cited_sources,
-    fact_of,
-    facts_citing,
-    facts_touched,
-    source_info,
-)
+from events.history_versions import UNKNOWN, Documents, FactVersions, FactVersionsView, Kept
+from events.policy import SourceInfo
+from events.reducer import EntryState, ReportState, SourceState, Stamp, TimelineState
+from events.rows import EntryRow, FactRow, ReportRow, SourceRow, TimelineRow, report_row, source_row
+from events.timeline_facts import facts_citing, facts_touched, source_info
 from events.values import TimeSpan, stored_value
 from events.versions import Versions
 from events.vocabulary import (
     EntriesMerged,
     FactReported,
-    Rank,
     ReportCorrected,
     ReportRanked,
     ReportRetracted,
@@ -49,66 +48,65 @@ from events.vocabulary import (
     decode,
 )
 
-ReportLogEvent = FactReported | ReportCorrected | ReportRetracted
-ReportEvent = ReportCorrected | ReportRetracted | ReportRanked
-Document = dict[str, Any]
-FactKey = tuple[str, str]
-_NEVER = datetime.min.replace(tzinfo=UTC)
+Reading = Callable[[], Callable[["TimelineHistory"], None]]
 
-
-@dataclass(slots=True)
-class Snapshot:
-    """A timeline as it stood at one moment on one clock: rows ready to serve."""
-
-    timeline: TimelineRow | None
-    entries: list[EntryRow]
-    facts: dict[str, list[FactRow]]
-    reports: Callable[[str], list[ReportRow]]  # an entry's reports, built when asked for
-    sources: dict[str, SourceRow]
-    survivors: dict[str, str] = field(default_factory=dict)  # merged entry → where it lives
-
-
-@dataclass(slots=True)
-class _ReportedAxis:
-    """What the REPORTED clock needs, rebuilt lazily after new events arrive."""
-
-    # Keyed by microseconds since the epoch: bisecting ints is far cheaper than datetimes.
-    facts: dict[FactKey, Versions[int, FactRow]] = field(default_factory=dict)
-    thresholds: list[datetime] = field(default_factory=list)
-    versions: list[int] = field(default_factory=list)  # running max position per threshold
-    moments: list[int] = field(default_factory=list)  # where any answer can change (µs)
-    ranks: dict[str, tuple[Rank, str | None, int | None]] = field(default_factory=dict)
+__all__ = ["Document", "FactKey", "ReportEvent", "ReportLogEvent", "Snapshot",
+           "TimelineHistory", "changed_facts", "resolve_fact"]
 
 
 class TimelineHistory:
     def __init__(self, slug: str) -> None:
         self.slug = slug
-        self.state = TimelineState(slug)
+        self._state = TimelineState(slug)
+        self._unread: Reading | None = None  # the reports of a history read back, until read
         self.sources: dict[str, SourceState] = {}
         self.position = 0  # the last envelope consumed
+        self.trails = ReportTrails()
         self._recorded: list[tuple[datetime, int]] = []
-        self._facts: dict[FactKey, Versions[int, FactRow]] = {}
+        self._touches: dict[FactKey, list[int]] = {}  # positions where a fact may change
         self._attributes: dict[str, list[str]] = {}  # sorted
-        self._starts: dict[int, tuple[FactRow, datetime | None]] = {}  # by id(occurred row)
-        self._reports: dict[str, Versions[int, ReportRow]] = {}
         self._reports_of: dict[str, list[str]] = {}  # entry as reported → report ids
-        self._report_log: dict[str, list[tuple[int, ReportLogEvent]]] = {}
-        # Every correction, retraction and rank in position order, for report changes
-        # (events/report_changes.py): the window of a RECORDED read is a slice of it.
-        self._report_events: list[tuple[int, ReportEvent]] = []
         self._sources: dict[str, Versions[int, SourceRow]] = {}
-        self._version: Versions[int, int] = Versions()
+        self._infos: Versions[int, dict[str, SourceInfo]] = Versions()
+        self._versions: list[int] = []  # positions that move the timeline's version
         self._merges: list[tuple[int, str, str]] = []
-        self._thresholds: list[tuple[datetime, int]] = []  # (reported-clock threshold, pos)
-        self._regrades: list[tuple[int, str]] = []
-        self._reported: _ReportedAxis | None = None
+        self._recorded_rows: dict[FactKey, dict[int, Kept]] = {}  # by touching position
+        self.documents = Documents(slug)  # those a persisted history was read back with
+        self.reported = ReportedClock(lambda: self.state, self.sources, self.trails,
+                                      self.documents)
+        self._starts: dict[int, tuple[FactRow, datetime | None]] = {}  # by id(occurred row)
+
+    @property
+    def state(self) -> TimelineState:
+        """The timeline as the log folded so far leaves it (a history read back reads its
+        reports back only now: an as-of read of kept versions needs none of them)."""
+        self.read_all()
+        return self._state
+
+    def read_all(self) -> None:
+        """Read back now what a history read back left for later (its reports)."""
+        if self._unread is not None:
+            self.finish_reading(self._unread, self._unread())  # raises again if it cannot
+
+    @property
+    def unread(self) -> Reading | None:
+        """What a history read back left for later: called (on any thread: it touches
+        nothing of this history) it reads it, and returns what puts it in place
+        (``finish_reading``)."""
+        return self._unread
+
+    def finish_reading(self, reading: Reading, read: Callable[[TimelineHistory], None]) -> None:
+        if self._unread is reading:  # not read meanwhile
+            read(self)
+            self._unread = None
 
     # -- what events.report_changes reads (read-only views of the kept history) ----------
 
     @property
     def report_events(self) -> Sequence[tuple[int, ReportEvent]]:
         """Every correction, retraction and rank, with its position, in position order."""
-        return self._report_events
+        self.read_all()
+        return self.trails.events
 
     @property
     def recorded_clock(self) -> Sequence[tuple[datetime, int]]:
@@ -116,29 +114,37 @@ class TimelineHistory:
         return self._recorded
 
     @property
-    def fact_versions(self) -> Mapping[FactKey, Versions[int, FactRow]]:
-        return self._facts
+    def fact_versions(self) -> Mapping[FactKey, FactVersions]:
+        """Every fact's versions on the RECORDED clock, keyed by position."""
+        return FactVersionsView(lambda: list(self._touches), self._recorded_versions)
 
     @property
     def report_logs(self) -> Mapping[str, Sequence[tuple[int, ReportLogEvent]]]:
-        return self._report_log
+        return ReportLogs(self.state, self.trails)
 
     @property
     def has_merges(self) -> bool:
         return bool(self._merges)
 
     def report_versions(self, report_id: str) -> Versions[int, ReportRow]:
-        return self._reports[report_id]
+        report = self.state.reports[report_id]
+        versions: Versions[int, ReportRow] = Versions()
+        for position in [report.reported.position,
+                         *(at for at, _ in self.trails.changes.get(report_id, ()))]:
+            versions.set(position, report_row(self.slug,
+                                              self.trails.at_position(report, position)))
+        return versions
 
     def survivors_at(self, position: int) -> dict[str, str]:
         return self._survivors(position)
 
-    def reported_fact_versions(self) -> Mapping[FactKey, Versions[int, FactRow]]:
+    def reported_fact_versions(self) -> Mapping[FactKey, FactVersions]:
         """Every fact's versions on the REPORTED clock, keyed by micros since the epoch."""
-        return self._reported_axis().facts
+        return FactVersionsView(self.reported.keys, self.reported.versions)
 
     def report_as_reported(self, report: ReportState, moment: datetime) -> ReportState | None:
-        return self._report_at(report, moment)
+        self.read_all()
+        return self.trails.as_reported(report, moment)
 
     # -- consuming the log ----------------------------------------------------------------
 
@@ -149,7 +155,6 @@ class TimelineHistory:
                 continue
             self.position = envelope.position
             self._recorded.append((envelope.recorded_at, envelope.position))
-            self._reported = None
             if envelope.stream.startswith("source:"):
                 self._source_event(envelope)
             elif envelope.stream == stream:
@@ -161,56 +166,42 @@ class TimelineHistory:
         state = self.sources.setdefault(source_id, SourceState(source_id))
         state.apply(event, Stamp(envelope.position, envelope.recorded_at))
         self._sources.setdefault(source_id, Versions()).set(envelope.position, source_row(state))
-        if isinstance(event, SourceGraded):
-            self._regrades.append((envelope.position, source_id))
+        self._infos.set(envelope.position, source_info(self.sources))
+        graded = isinstance(event, SourceGraded)
+        self.reported.source_event(envelope.position, source_id, graded)
+        if graded:
             touched = facts_citing(self.state, source_id)
             if touched:
-                self._version.set(envelope.position, envelope.position)
-            self._recompute(envelope.position, touched)
+                self._versions.append(envelope.position)
+            self._touch(envelope.position, touched)
 
     def _timeline_event(self, envelope: Envelope) -> None:
         event = decode(envelope)
         position = envelope.position
-        self.state.apply(event, Stamp(position, envelope.recorded_at))
-        self._version.set(position, position)
-        self._thresholds.append((self._threshold(event), position))
-        if isinstance(event, FactReported):
-            self._report_log[event.report] = [(position, event)]
-            self._reports_of.setdefault(event.entry, []).append(event.report)
-        elif isinstance(event, ReportCorrected | ReportRetracted):
-            self._report_log[event.report].append((position, event))
         if isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
-            self._report_events.append((position, event))
-        if isinstance(event, FactReported | ReportCorrected | ReportRetracted | ReportRanked):
-            report = self.state.reports[event.report]
-            self._reports.setdefault(report.id, Versions()).set(
-                position, report_row(self.slug, report))
+            self.trails.record(position, event, self.state.reports[event.report])
+        self.state.apply(event, Stamp(position, envelope.recorded_at))
+        self._versions.append(position)
+        if isinstance(event, FactReported):
+            self._reports_of.setdefault(event.entry, []).append(event.report)
+        touched = facts_touched(self.state, event)
         if isinstance(event, EntriesMerged):
             self._merges.append((position, event.duplicate, event.survivor))
-            for attribute in self._attributes.get(event.duplicate, ()):
-                self._facts[(event.duplicate, attribute)].set(position, None)
-        self._recompute(position, facts_touched(self.state, event))
+            touched |= {(event.duplicate, attribute)
+                        for attribute in self._attributes.get(event.duplicate, ())}
+        self._touch(position, touched)
+        self.reported.timeline_event(event, position, touched)
 
-    def _threshold(self, event: object) -> datetime:
-        """The earliest REPORTED time at which a replay would apply this event."""
-        if isinstance(event, FactReported):
-            return event.reported_at
-        if isinstance(event, ReportCorrected | ReportRetracted):
-            return max(event.reported_at, self.state.reports[event.report].reported_at)
-        if isinstance(event, ReportRanked):
-            return self.state.reports[event.report].reported_at
-        return _NEVER
-
-    def _recompute(self, position: int, keys: set[FactKey]) -> None:
-        info = source_info(self.sources)
-        for entry, attribute in keys:
-            fact = fact_of(self.state, entry, attribute, info)
-            attributes = self._attributes.setdefault(entry, [])
-            if attribute not in attributes:
-                insort(attributes, attribute)
-            self._facts.setdefault((entry, attribute), Versions()).set(
-                position, None if fact is None
-                else FactRow(self.slug, entry, attribute, fact_document(fact)))
+    def _touch(self, position: int, keys: Iterable[FactKey]) -> None:
+        for key in keys:
+            touches = self._touches.get(key)
+            if touches is None:
+                self._touches[key] = [position]
+                attributes = self._attributes.setdefault(key[0], [])
+                if key[1] not in attributes:
+                    insort(attributes, key[1])
+            elif touches[-1] != position:
+                touches.append(position)
 
     # -- the RECORDED clock ---------------------------------------------------------------
 
@@ -221,25 +212,91 @@ class TimelineHistory:
 
     def at_recorded(self, moment: datetime) -> Snapshot:
         position = self.position_at(moment)
-        created = self.state.created
+        created = self._state.created
         if created is None or created.position > position:
-            return Snapshot(None, [], {}, _no_reports, {})
+            return Snapshot(None, [], {}, no_reports, {})
         survivors = self._survivors(position)
-        entries = [e for e in self.state.entries.values()
+        entries = [e for e in self._state.entries.values()
                    if e.opened.position <= position and e.id not in survivors]
-        facts = {e.id: self._rows(e.id, lambda k: self._facts[k].at(position))
+        facts = {e.id: self._rows(e.id, lambda k: self._recorded_at(k, position))
                  for e in entries}
 
         def reports(entry: str) -> list[ReportRow]:
+            self.read_all()
             members = [entry, *(d for d, s in survivors.items() if s == entry)]
-            rows = [row for member in members for r in self._reports_of.get(member, [])
-                    if (row := self._reports[r].at(position)) is not None]
-            return sorted(rows, key=lambda row: row.position)
+            made = [self.trails.at_position(report, position) for member in members
+                    for r in self._reports_of.get(member, [])
+                    if (report := self.state.reports[r]).reported.position <= position]
+            return [report_row(self.slug, r)
+                    for r in sorted(made, key=lambda r: r.reported.position)]
 
         sources = {s: source for s, v in self._sources.items()
                    if (source := v.at(position)) is not None}
-        return Snapshot(self._timeline_row(self._version.at(position) or 0),
-                        self._entry_rows(entries, facts), facts, reports, sources, survivors)
+        index = bisect_right(self._versions, position) - 1
+        version = self._versions[index] if index >= 0 else 0
+        return Snapshot(self._timeline_row(version), self._entry_rows(entries, facts), facts,
+                        reports, sources, survivors)
+
+    def prepare(self, since: int = 0, *, reported: bool = True,
+                budget: int | None = None) -> int:
+        """Resolve every fact version a RECORDED read can land on after position ``since``
+        (as of the last event of each commit) and, with ``reported``, the REPORTED versions
+        not kept (while the reports they weigh add up to no more than ``budget``), so that
+        a history written down now answers without the policy; how many were resolved."""
+        ends = self._commit_ends(since)
+        resolved = 0
+        for key, touches in self._touches.items() if ends else ():
+            rows = self._recorded_rows.setdefault(key, {})
+            for index in range(max(bisect_right(touches, since) - 1, 0), len(touches)):
+                touch, end = touches[index], bisect_left(ends, touches[index])
+                later = touches[index + 1] if index + 1 < len(touches) else None
+                if end < len(ends) and (later is None or ends[end] < later) \
+                        and touch not in rows:
+                    self._recorded_row(key, touch)
+                    resolved += 1
+        if reported:
+            resolved += self.reported.prepare(self._attributes, budget)
+            self.reported_index()
+        return resolved
+
+    def _commit_ends(self, since: int) -> list[int]:
+        """The positions after ``since`` a RECORDED read can land on: each commit's last."""
+        start = bisect_right(self._recorded, since, key=lambda r: r[1])
+        recorded = self._recorded
+        return [position for k, (moment, position) in enumerate(recorded[start:], start)
+                if k + 1 == len(recorded) or recorded[k + 1][0] != moment]
+
+    def _recorded_at(self, key: FactKey, position: int) -> FactRow | None:
+        touches = self._touches.get(key)
+        index = -1 if touches is None else bisect_right(touches, position) - 1
+        return None if touches is None or index < 0 else self._recorded_row(key, touches[index])
+
+    def _recorded_versions(self, key: FactKey) -> FactVersions | None:
+        touches = self._touches.get(key)
+        return None if touches is None else FactVersions(
+            touches, lambda position: self._recorded_row(key, position))
+
+    def _recorded_row(self, key: FactKey, position: int) -> FactRow | None:
+        """The fact as the event at ``position``, which touched it, left it."""
+        rows = self._recorded_rows.setdefault(key, {})
+        kept = rows.get(position, UNKNOWN)
+        if kept is UNKNOWN:
+            rows[position] = kept = self.resolve_recorded(key, position)
+            self.documents.decoded += 1
+        return self.documents.row(key, kept, rows, position)
+
+    def resolve_recorded(self, key: FactKey, position: int) -> FactRow | None:
+        """The policy applied to the fact's reports and sources as of ``position``."""
+        entry, attribute = key
+        survivors = self._survivors(position)
+        if entry in survivors:
+            return None  # merged away
+        members = [entry, *(d for d, s in survivors.items() if s == entry)]
+        reports = [self.trails.at_position(report, position) for member in members
+                   for r in self.state.by_fact.get((member, attribute), ())
+                   if (report := self.state.reports[r]).reported.position <= position]
+        fact = resolve_fact(entry, attribute, reports, self._infos.at(position) or {})
+        return None if fact is None else FactRow(self.slug, entry, attribute, fact)
 
     def _survivors(self, position: int) -> dict[str, str]:
         merged = {d: s for p, d, s in self._merges if p <= position}
@@ -256,109 +313,53 @@ class TimelineHistory:
     # -- the REPORTED clock ---------------------------------------------------------------
 
     def at_reported(self, moment: datetime) -> Snapshot:
-        if self.state.created is None:
-            return Snapshot(None, [], {}, _no_reports, {})
-        axis = self._reported_axis()
-        entries = self.state.live_entries()
-        micros = _micros(moment)
-        facts = {e.id: self._rows(e.id, lambda k: _at(axis.facts.get(k), micros))
+        if self._state.created is None:
+            return Snapshot(None, [], {}, no_reports, {})
+        index = self.reported_index()
+        entries = self._state.live_entries()
+        at = micros(moment)
+        facts = {e.id: self._rows(e.id, lambda k: self.reported.row_at(k, at))
                  for e in entries}
 
-        survivors = {e: self.state.survivor_of(e) for e in self.state.merged}
-        # Reports are built when asked for, maybe after more events were folded: keep what
-        # they depend on as it is now (the log read so far, today's ranks).
-        known, ranks = self.position, axis.ranks
+        survivors = {e: self._state.survivor_of(e) for e in self._state.merged}
+        # Reports are built when asked for, maybe after more events were folded: they are
+        # built from the log read so far, ranked as it leaves them.
+        known, trails = self.position, self.trails
 
         def reports(entry: str) -> list[ReportRow]:
+            self.read_all()
             members = [entry, *(d for d, s in survivors.items() if s == entry)]
             pasts = [past for member in members for r in self._reports_of.get(member, [])
-                     if r in ranks and (past := self._report_at(
-                         self.state.reports[r], moment, known, ranks[r])) is not None]
+                     if (report := self.state.reports[r]).reported.position <= known
+                     and (past := trails.as_reported(report, moment, known,
+                                                     trails.rank_at(report, known)))
+                     is not None]
             return [report_row(self.slug, p)
                     for p in sorted(pasts, key=lambda p: p.reported.position)]
 
-        index = bisect_right(axis.thresholds, moment) - 1
-        version = axis.versions[index] if index >= 0 else 0
+        found = bisect_right(index.thresholds, at) - 1
+        version = index.versions[found] if found >= 0 else 0
         sources = {s.id: source_row(s) for s in self.sources.values() if s.exists}
         return Snapshot(self._timeline_row(version), self._entry_rows(entries, facts), facts,
                         reports, sources, survivors)
 
-    def _reported_axis(self) -> _ReportedAxis:
-        if self._reported is not None:
-            return self._reported
-        axis = _ReportedAxis()
-        self._starts.clear()  # the old axis's rows go with it, or they would pile up here
-        for entry in self.state.live_entries():
-            for attribute in self.state.attributes(entry.id):
-                axis.facts[(entry.id, attribute)] = self._reported_versions(entry.id, attribute)
-        thresholds = list(self._thresholds)
-        for position, source_id in self._regrades:
-            citing = [r.reported_at for r in self.state.reports.values()
-                      if source_id in (r.source, r.via) and r.reported.position < position]
-            if citing:
-                thresholds.append((min(citing), position))
-        latest = 0
-        for threshold, position in sorted(thresholds):
-            latest = max(latest, position)
-            axis.thresholds.append(threshold)
-            axis.versions.append(latest)
-        moments = {_micros(m) for m in axis.thresholds}
-        for versions in axis.facts.values():
-            moments.update(versions.keys)
-        axis.moments = sorted(moments)
-        axis.ranks = {r.id: (r.rank, r.rank_reason, r.ranked_at)
-                      for r in self.state.reports.values()}
-        self._reported = axis
-        return axis
-
     def reported_epoch(self, moment: datetime) -> tuple[int, int]:
-        """Equal for two moments exactly when the REPORTED answers at them are equal: the
-        log read so far, and how many of the moments where an answer changes have passed."""
-        return self.position, bisect_right(self._reported_axis().moments, _micros(moment))
+        """Equal for two moments only when the REPORTED answers at them are equal: the log
+        read so far, and how many of the moments where an answer may change have passed."""
+        return self.position, bisect_right(self.reported_index().moments, micros(moment))
 
-    def _reported_versions(self, entry: str, attribute: str) -> Versions[int, FactRow]:
-        reports = self.state.fact_reports(entry, attribute)
-        # Every origin a report cited along the way: a correction may have changed it.
-        cited = cited_sources(self.state, entry, attribute) | {
-            e.via for r in reports for _, e in self._report_log[r.id]
-            if isinstance(e, FactReported | ReportCorrected) and e.via is not None}
-        info = {k: v for k, v in source_info(self.sources).items() if k in cited}
-        moments = sorted({e.reported_at for r in reports for _, e in self._report_log[r.id]})
-        versions: Versions[int, FactRow] = Versions()
-        for moment in moments:
-            past = [p for r in reports if (p := self._report_at(r, moment)) is not None]
-            fact = resolve_fact(entry, attribute, past, info)
-            versions.set(_micros(moment),
-                         None if fact is None else FactRow(self.slug, entry, attribute, fact))
-        return versions
+    def reported_index(self) -> ReportedIndex:
+        return self.reported.index(self.position)
 
-    def _report_at(self, report: ReportState, moment: datetime, known: int | None = None,
-                   rank: tuple[Rank, str | None, int | None] | None = None,
-                   ) -> ReportState | None:
-        """A report as it stood at ``moment`` on the REPORTED clock, ranked as today (or as
-        ``rank`` says), from the log up to position ``known`` (all of it when None)."""
-        log = [(p, e) for p, e in self._report_log[report.id] if known is None or p <= known]
-        first = log[0][1]
-        assert isinstance(first, FactReported)
-        if first.reported_at > moment:
-            return None
-        past = dataclasses.replace(report, value=first.value, stance=first.stance,
-                                   via=first.via, status=ReportStatus.ACTIVE,
-                                   retraction_reason=None, changed_at=None)
-        if rank is not None:
-            past.rank, past.rank_reason, past.ranked_at = rank
-        for _, event in log[1:]:
-            if event.reported_at > moment:
-                continue
-            if isinstance(event, ReportCorrected):
-                past.value = event.value if event.value is not None else past.value
-                past.stance = event.stance if event.stance is not None else past.stance
-                past.via = event.via if event.via is not None else past.via
-                past.status, past.changed_at = ReportStatus.CORRECTED, event.reported_at
-            elif isinstance(event, ReportRetracted):
-                past.status, past.changed_at = ReportStatus.RETRACTED, event.reported_at
-                past.retraction_reason = event.reason
-        return past
+    def decode_all(self) -> Iterator[None]:
+        """Decode the documents a persisted history was read back with, one per step; then
+        let go of the bytes they were read from."""
+        yield from self.documents.decode_all(self._recorded_rows)
+        yield from self.documents.decode_all(self.reported.rows)
+        for rows in (self._recorded_rows, self.reported.rows):  # any folded in meanwhile
+            for _ in self.documents.decode_all(rows):
+                pass
+        self.documents.release()
 
     # -- rows -----------------------------------------------------------------------------
 
@@ -367,13 +368,13 @@ class TimelineHistory:
                 if (row := row_at((entry, attribute))) is not None]
 
     def _timeline_row(self, version: int) -> TimelineRow:
-        created = self.state.created
+        created = self._state.created
         assert created is not None
-        return TimelineRow(slug=self.slug, title=self.state.title,
-                           description=self.state.description, version=version,
+        return TimelineRow(slug=self.slug, title=self._state.title,
+                           description=self._state.description, version=version,
                            created_at=created.recorded_at)
 
-    def _entry_rows(self, entries: Iterable[Any],
+    def _entry_rows(self, entries: Iterable[EntryState],
                     facts: dict[str, list[FactRow]]) -> list[EntryRow]:
         rows = []
         for entry in entries:
@@ -395,51 +396,3 @@ class TimelineHistory:
         start = span.bounds()[0] if isinstance(span, TimeSpan) else None
         self._starts[id(occurred)] = (occurred, start)
         return start
-
-
-def _no_reports(entry: str) -> list[ReportRow]:
-    return []
-
-
-def changed_facts(before: Snapshot, after: Snapshot) -> list[
-        tuple[str, str, FactRow | None, FactRow | None]]:
-    """Facts whose value, range, dispute or status differ between two snapshots, with both
-    versions, in (entry, attribute) order."""
-    old = {(f.entry, f.attribute): f for rows in before.facts.values() for f in rows}
-    new = {(f.entry, f.attribute): f for rows in after.facts.values() for f in rows}
-    found = []
-    for key in sorted(old.keys() | new.keys()):
-        was, now = old.get(key), new.get(key)
-        if _shown(was) != _shown(now):
-            found.append((key[0], key[1], was, now))
-    return found
-
-
-def _shown(row: FactRow | None) -> object:
-    """What a reader sees change (not the explanation's wording)."""
-    if row is None:
-        return None
-    document = row.document
-    return (document["value"], document["low"], document["high"],
-            document.get("highOpen", False), document["disputed"], document["status"])
-
-
-def resolve_fact(entry: str, attribute: str, reports: list[ReportState],
-                 info: dict[str, Any]) -> Document | None:
-    fact = resolve(entry, attribute, reports, info)
-    return None if fact is None else fact_document(fact)
-
-
-def _at(versions: Versions[int, FactRow] | None, micros: int) -> FactRow | None:
-    return None if versions is None else versions.at(micros)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-

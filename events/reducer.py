@@ -76,6 +76,7 @@ class ReportState:
     ranked_at: int | None = None
     retraction_reason: str | None = None
     changed_at: datetime | None = None
+    corrected: bool = False  # corrected at least once (a retraction does not undo it)
 
 
 @dataclass(slots=True)
@@ -154,6 +155,7 @@ class TimelineState:
             report.stance = event.stance if event.stance is not None else report.stance
             report.via = event.via if event.via is not None else report.via
             report.status, report.changed_at = ReportStatus.CORRECTED, event.reported_at
+            report.corrected = True
         elif isinstance(event, ReportRetracted):
             report = self.reports[event.report]
             report.status, report.changed_at = ReportStatus.RETRACTED, event.reported_at

@@ -126,11 +126,18 @@ def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per l
     from events.errors import DomainError
 
     async def run(services: Services) -> int:
+        before = await services.store.head_position()
         with progress("importing", None) as advance:
             if csv:
-                return await import_csv(services.intake, services.read_model, file,
-                                        actor=actor, on_progress=advance)
-            return await import_file(services.intake, file, actor=actor, on_progress=advance)
+                count = await import_csv(services.intake, services.read_model, file,
+                                         actor=actor, on_progress=advance)
+            else:
+                count = await import_file(services.intake, file, actor=actor,
+                                          on_progress=advance)
+        # Committed: write down the as-of history of each timeline it touched, so the first
+        # read of a past moment does not fold the whole log (api/services/history_cache.py).
+        await services.histories.persist_touched(before)
+        return count
 
     try:
         count = _with_services(run)

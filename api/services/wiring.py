@@ -58,6 +58,7 @@ class Services:
         await self.feed.start()
 
     async def close(self) -> None:
+        await self.histories.close()  # histories being written down finish first
         await self.changes.close()
         await self.feed.close()
         await self.appender.close()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -170,4 +171,17 @@ write_buckets = Table(
     Column("holder", Text, primary_key=True),
     Column("tokens", Double, nullable=False),
     _instant("at"),
+)
+
+# Each timeline's as-of history, written down (events/postgres/history_snapshots.py): derived
+# from the log like the read model, and used only while it matches the log's hash.
+history_snapshots = Table(
+    "history_snapshots", metadata,
+    Column("timeline", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    _hash("hash"),
+    Column("format", Integer, nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("history", LargeBinary, nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
