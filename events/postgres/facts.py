@@ -29,10 +29,13 @@ _BUMP_VERSION = ("UPDATE timelines SET version = greatest(version, :position) WH
                  "(SELECT timeline FROM reports WHERE source = :source OR via = :source)")
 _CITING = ("SELECT DISTINCT timeline FROM reports "
            "WHERE source = ANY(:sources) OR via = ANY(:sources)")
-# Every entry whose facts, reports or cited sources a batch changed shows, from then on,
-# the entry as of the batch's last position (migrations/versions/0007_entry_versions.py).
-_ENTRY_VERSION = ("UPDATE entries SET version = greatest(version, :position) "
-                  "WHERE timeline = :timeline AND id = ANY(:entries)")
+# An entry's version is the position of the last event that changed what it shows
+# (migrations/versions/0007_entry_versions.py), whatever batches the log was written in.
+_ENTRY_VERSION = (
+    "UPDATE entries e SET version = greatest(e.version, v.position) "
+    "FROM unnest(CAST(:timelines AS text[]), CAST(:entries AS text[]), "
+    "CAST(:positions AS bigint[])) AS v(timeline, id, position) "
+    "WHERE e.timeline = v.timeline AND e.id = v.id")
 
 
 @dataclass(slots=True)
@@ -81,23 +84,40 @@ class FactWriter:
             await self.connection.execute(text(_DELETE_ENTRY),
                                           {"timeline": slug, "entry": duplicate})
         keys = await self._fact_keys(touched, citing)
-        await self._move_entry_versions(keys, touched, batch[-1].envelope.position)
+        await self._move_entry_versions(batch, citing)
         if recompute:
             await self.write_facts(keys)
 
-    async def _move_entry_versions(self, keys: Sequence[FactKey], touched: _Touched,
-                                   position: int) -> None:
-        entries: dict[str, set[str]] = {}
-        for slug, entry, _ in keys:
-            entries.setdefault(slug, set()).add(entry)
-        for slug, duplicate in touched.merged:
-            # The survivor shows the duplicate's reports now, even when it has no facts.
-            timeline = await self.states.timeline(slug)
-            entries.setdefault(slug, set()).add(timeline.survivor_of(duplicate))
-        if entries:
-            await self.connection.execute(text(_ENTRY_VERSION), [
-                {"timeline": slug, "entries": sorted(ids), "position": position}
-                for slug, ids in sorted(entries.items())])
+    async def _move_entry_versions(self, batch: Sequence[Applied], citing: set[str]) -> None:
+        """Each entry an event of the batch changed, at that event's position: the entries
+        of the facts it touches, both sides of a merge (the survivor shows the duplicate's
+        reports now; the duplicate is gone), every entry citing a regraded source. Judged,
+        as the facts are, on the state after the batch: an event attributed elsewhere than
+        it would be one batch at a time is always followed, in the batch, by the later
+        event that moved it, so the last position per entry is the same."""
+        positions: dict[tuple[str, str], int] = {}
+        for applied in batch:
+            event, envelope = applied.event, applied.envelope
+            kind, _, name = envelope.stream.partition(":")
+            touched: set[tuple[str, str]] = set()
+            if kind == "timeline":
+                timeline = await self.states.timeline(name)
+                touched = {(name, e) for e, _ in facts_touched(timeline, event)}
+                if isinstance(event, EntriesMerged):
+                    touched |= {(name, event.duplicate),
+                                (name, timeline.survivor_of(event.duplicate))}
+            elif isinstance(event, SourceGraded):
+                for slug in sorted(citing):
+                    timeline = await self.states.timeline(slug)
+                    touched |= {(slug, e) for e, _ in facts_citing(timeline, event.source)}
+            for key in touched:
+                positions[key] = envelope.position
+        if positions:
+            rows = sorted(positions.items())
+            await self.connection.execute(text(_ENTRY_VERSION), {
+                "timelines": [slug for (slug, _), _ in rows],
+                "entries": [entry for (_, entry), _ in rows],
+                "positions": [position for _, position in rows]})
 
     async def write_facts(self, keys: Sequence[FactKey]) -> None:
         """Recompute these facts from the write model and store them."""

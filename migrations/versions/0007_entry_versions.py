@@ -1,10 +1,10 @@
 """Each entry's version: a log position that moves whenever what the entry shows changes.
 
 An entry shows its title, its facts, its reports and their sources' names and grades; the
-projection moves ``version`` to the end of every batch that changes any of them. So an
-entry's version ``v`` stands for one content, the entry as of log position ``v``, whichever
-way the log was batched, and an API process can reuse an entry's rendering while its version
-is unchanged (api/graphql/fragments.py).
+projection moves ``version`` to the position of the last event that changed any of them.
+So an entry's version ``v`` stands for one content, the entry as of log position ``v``,
+whichever way the log was batched (a rebuild gives the same versions), and an API process
+can reuse an entry's rendering while its version is unchanged (api/graphql/fragments.py).
 
 Existing rows take the log's last position: each entry as of there is what it shows now.
 
