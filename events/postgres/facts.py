@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events.policy import SourceInfo, fact_document, occurred_start
 from events.ports import Applied, StreamStates
 from events.timeline_facts import cited_sources, fact_of, facts_citing, facts_touched
+from events.track_records import COUNTS, Records, TrackRecord, fact_record, roles
 from events.vocabulary import DomainEvent, EntriesMerged, SourceGraded
 
 FactKey = tuple[str, str, str]  # timeline, entry, attribute
@@ -23,6 +24,33 @@ _UPSERT = ("INSERT INTO facts (timeline, entry, attribute, document) "
 _DELETE = ("DELETE FROM facts "
            "WHERE timeline = :timeline AND entry = :entry AND attribute = :attribute")
 _DELETE_ENTRY = "DELETE FROM facts WHERE timeline = :timeline AND entry = :entry"
+_DELETE_ENTRY_RECORDS = ("DELETE FROM track_facts "
+                         "WHERE timeline = :timeline AND entry = :entry")
+# Each recomputed fact's rows of track_facts in one statement: the sources it counts for
+# now are upserted (left alone when unchanged), the others it counted for are deleted.
+_TRACK_FACTS = (
+    "WITH counted AS (SELECT * FROM unnest(CAST(:timelines AS text[]), "
+    "CAST(:entries AS text[]), CAST(:attributes AS text[]), CAST(:sources AS text[]), "
+    "CAST(:reports AS int[]), CAST(:retracted AS int[]), CAST(:corrected AS int[]), "
+    "CAST(:outweighed AS int[]), CAST(:upheld AS int[]), CAST(:cited AS int[])) "
+    "AS c(timeline, entry, attribute, source, reports, retracted, corrected, outweighed, "
+    "upheld, cited)), "
+    "recomputed AS (SELECT * FROM unnest(CAST(:fact_timelines AS text[]), "
+    "CAST(:fact_entries AS text[]), CAST(:fact_attributes AS text[])) "
+    "AS f(timeline, entry, attribute)), "
+    "gone AS (DELETE FROM track_facts t USING recomputed f WHERE t.timeline = f.timeline "
+    "AND t.entry = f.entry AND t.attribute = f.attribute AND NOT EXISTS (SELECT 1 FROM "
+    "counted c WHERE c.timeline = t.timeline AND c.entry = t.entry "
+    "AND c.attribute = t.attribute AND c.source = t.source)) "
+    "INSERT INTO track_facts SELECT * FROM counted "
+    "ON CONFLICT (timeline, entry, attribute, source) DO UPDATE SET "
+    "reports = excluded.reports, retracted = excluded.retracted, "
+    "corrected = excluded.corrected, outweighed = excluded.outweighed, "
+    "upheld = excluded.upheld, cited = excluded.cited "
+    "WHERE (track_facts.reports, track_facts.retracted, track_facts.corrected, "
+    "track_facts.outweighed, track_facts.upheld, track_facts.cited) IS DISTINCT FROM "
+    "(excluded.reports, excluded.retracted, excluded.corrected, excluded.outweighed, "
+    "excluded.upheld, excluded.cited)")
 _OCCURRED = ("UPDATE entries SET occurred_start = :start "
              "WHERE timeline = :timeline AND id = :entry")
 _BUMP_VERSION = ("UPDATE timelines SET version = greatest(version, :position) WHERE slug IN "
@@ -60,6 +88,30 @@ class _Touched:
         return touched
 
 
+class _TrackRows:
+    """Recomputed facts' rows of track_facts, as the arrays ``_TRACK_FACTS`` takes."""
+
+    def __init__(self) -> None:
+        self.facts: list[tuple[str, str, str]] = []
+        self.rows: list[tuple[str, str, str, str, TrackRecord]] = []
+
+    def add(self, slug: str, entry: str, attribute: str, records: Records) -> None:
+        self.facts.append((slug, entry, attribute))
+        self.rows.extend((slug, entry, attribute, source, counts)
+                         for source, counts in sorted(records.items()))
+
+    def params(self) -> dict[str, list[Any]]:
+        columns: dict[str, list[Any]] = {
+            "timelines": [r[0] for r in self.rows], "entries": [r[1] for r in self.rows],
+            "attributes": [r[2] for r in self.rows], "sources": [r[3] for r in self.rows],
+            "fact_timelines": [f[0] for f in self.facts],
+            "fact_entries": [f[1] for f in self.facts],
+            "fact_attributes": [f[2] for f in self.facts]}
+        for index, count in enumerate(COUNTS):
+            columns[count] = [r[4].counts()[index] for r in self.rows]
+        return columns
+
+
 class FactWriter:
     def __init__(self, connection: AsyncConnection, states: StreamStates) -> None:
         self.connection = connection
@@ -81,8 +133,9 @@ class FactWriter:
                 {"source": source, "position": position}
                 for source, position in sorted(touched.graded.items())])
         for slug, duplicate in touched.merged:
-            await self.connection.execute(text(_DELETE_ENTRY),
-                                          {"timeline": slug, "entry": duplicate})
+            for statement in (_DELETE_ENTRY, _DELETE_ENTRY_RECORDS):
+                await self.connection.execute(text(statement),
+                                              {"timeline": slug, "entry": duplicate})
         keys = await self._fact_keys(touched, citing)
         await self._move_entry_versions(batch, citing)
         if recompute:
@@ -124,15 +177,19 @@ class FactWriter:
         upserts: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
         occurred: list[dict[str, Any]] = []
+        records = _TrackRows()
         for slug, entry, attribute in keys:
             timeline = await self.states.timeline(slug)
             sources = await self._sources(cited_sources(timeline, entry, attribute))
             fact = fact_of(timeline, entry, attribute, sources)
             params = {"timeline": slug, "entry": entry, "attribute": attribute}
-            if fact is None:
+            document = None if fact is None else fact_document(fact)
+            if document is None:
                 deletes.append(params)
             else:
-                upserts.append({**params, "document": json.dumps(fact_document(fact))})
+                upserts.append({**params, "document": json.dumps(document)})
+            records.add(slug, entry, attribute, fact_record(
+                timeline.fact_reports(entry, attribute), roles(document)))
             if attribute == "occurred":
                 occurred.append({"timeline": slug, "entry": entry,
                                  "start": occurred_start(fact)})
@@ -140,6 +197,8 @@ class FactWriter:
                                        (_OCCURRED, occurred)):
             if params_list:
                 await self.connection.execute(text(statement), params_list)
+        if keys:
+            await self.connection.execute(text(_TRACK_FACTS), records.params())
 
     async def _fact_keys(self, touched: _Touched, citing: set[str]) -> list[FactKey]:
         """Each touched fact under the entry it now lives on, in a stable order."""

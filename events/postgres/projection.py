@@ -31,8 +31,11 @@ from events.vocabulary import (
 )
 
 # The policy's version is part of the projection's: facts projected under another policy
-# version are stale, and a rebuild writes a checkpoint under the new name.
-PROJECTION_NAME = f"read_model.policy-{POLICY_VERSION}"
+# version are stale, and a rebuild writes a checkpoint under the new name. So is the read
+# model's own: a read model missing what a newer one keeps (track records since 1) is
+# rebuilt the same way.
+READ_MODEL_VERSION = 1
+PROJECTION_NAME = f"read_model.policy-{POLICY_VERSION}.records-{READ_MODEL_VERSION}"
 
 
 def _value(value: Value | None) -> str | None:

@@ -19,8 +19,15 @@ from events.rows import (
     SourceRow,
     TimelineRow,
 )
+from events.track_records import COUNTS, TrackRecord
 
 _ENTRY_COLUMNS = "timeline, id, title, merged_into, position, occurred_start, version"
+
+
+_TRACK_RECORDS = (
+    "SELECT source, timeline, sum(reports)::int AS reports, sum(retracted)::int AS retracted, "
+    "sum(corrected)::int AS corrected, sum(outweighed)::int AS outweighed, "
+    "sum(upheld)::int AS upheld, sum(cited)::int AS cited FROM track_facts")
 
 
 def _rows(cls: type[Any], result: Any) -> list[Any]:
@@ -147,3 +154,22 @@ class ReadModel:
             sql += " AND r.id = ANY(:reports)"
             params["reports"] = list(report_ids)
         return await self._fetch(ReportRow, sql + " ORDER BY r.position", **params)
+
+    async def track_records(self, sources: Sequence[str] | None = None,
+                            timeline: str | None = None) -> list[tuple[str, str, TrackRecord]]:
+        """(source, timeline, record) now: each source's record on each timeline it is
+        counted on, summed from what each fact adds (events/track_records.py)."""
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if sources is not None:
+            where.append("source = ANY(:sources)")
+            params["sources"] = list(sources)
+        if timeline is not None:
+            where.append("timeline = :timeline")
+            params["timeline"] = timeline
+        sql = (_TRACK_RECORDS + (" WHERE " + " AND ".join(where) if where else "")
+               + " GROUP BY source, timeline ORDER BY source, timeline")
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(text(sql), params)
+            return [(row.source, row.timeline, TrackRecord(*(getattr(row, c) for c in COUNTS)))
+                    for row in rows]

@@ -17,7 +17,8 @@ from events.postgres.store import APPEND_LOCK_KEY, PostgresAppendSession, Postgr
 from events.reducer import SourceState, Stamp, StreamState, TimelineState, new_state
 from events.vocabulary import decode, source_stream, timeline_stream
 
-READ_MODEL_TABLES = ("facts", "reports", "entries", "sources", "timelines", "checkpoints")
+READ_MODEL_TABLES = ("facts", "track_facts", "reports", "entries", "sources", "timelines",
+                     "checkpoints")
 
 
 class _FoldedStreams:

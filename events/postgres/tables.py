@@ -139,6 +139,18 @@ facts = Table(
     Column("document", JSONB, nullable=False),
 )
 
+# What each fact adds to each source's track record (migration 0009, events/track_records.py).
+track_facts = Table(
+    "track_facts", metadata,
+    Column("timeline", Text, primary_key=True),
+    Column("entry", Text, primary_key=True),
+    Column("attribute", Text, primary_key=True),
+    Column("source", Text, primary_key=True),
+    *(Column(count, Integer, nullable=False)
+      for count in ("reports", "retracted", "corrected", "outweighed", "upheld", "cited")),
+)
+Index("track_facts_by_source", track_facts.c.source, track_facts.c.timeline)
+
 checkpoints = Table(
     "checkpoints", metadata,
     Column("projection", Text, primary_key=True),
