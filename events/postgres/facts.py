@@ -57,15 +57,6 @@ _BUMP_VERSION = ("UPDATE timelines SET version = greatest(version, :position) WH
                  "(SELECT timeline FROM reports WHERE source = :source OR via = :source)")
 _CITING = ("SELECT DISTINCT timeline FROM reports "
            "WHERE source = ANY(:sources) OR via = ANY(:sources)")
-# An entry's version is the position of the last event that changed what it shows
-# (migrations/versions/0007_entry_versions.py), whatever batches the log was written in.
-_ENTRY_VERSION = (
-    "UPDATE entries e SET version = greatest(e.version, v.position) "
-    "FROM unnest(CAST(:timelines AS text[]), CAST(:entries AS text[]), "
-    "CAST(:positions AS bigint[])) AS v(timeline, id, position) "
-    "WHERE e.timeline = v.timeline AND e.id = v.id")
-
-
 @dataclass(slots=True)
 class _Touched:
     """What a batch changed that facts depend on."""
@@ -118,7 +109,8 @@ class FactWriter:
         self.states = states
         self.sources: dict[str, SourceInfo] = {}
 
-    async def write(self, batch: Sequence[Applied], recompute: bool = True) -> None:
+    async def write(self, batch: Sequence[Applied], recompute: bool = True,
+                    ) -> dict[tuple[str, str], int]:
         """Apply what a batch changed; ``recompute=False`` leaves the facts themselves for
         one ``write_facts`` at the end (a rebuild)."""
         touched = _Touched.by(batch)
@@ -137,11 +129,12 @@ class FactWriter:
                 await self.connection.execute(text(statement),
                                               {"timeline": slug, "entry": duplicate})
         keys = await self._fact_keys(touched, citing)
-        await self._move_entry_versions(batch, citing)
         if recompute:
             await self.write_facts(keys)
+        return await self._entry_versions(batch, citing)
 
-    async def _move_entry_versions(self, batch: Sequence[Applied], citing: set[str]) -> None:
+    async def _entry_versions(self, batch: Sequence[Applied],
+                              citing: set[str]) -> dict[tuple[str, str], int]:
         """Each entry an event of the batch changed, at that event's position: the entries
         of the facts it touches, both sides of a merge (the survivor shows the duplicate's
         reports now; the duplicate is gone), every entry citing a regraded source. Judged,
@@ -165,12 +158,7 @@ class FactWriter:
                     touched |= {(slug, e) for e, _ in facts_citing(timeline, event.source)}
             for key in touched:
                 positions[key] = envelope.position
-        if positions:
-            rows = sorted(positions.items())
-            await self.connection.execute(text(_ENTRY_VERSION), {
-                "timelines": [slug for (slug, _), _ in rows],
-                "entries": [entry for (_, entry), _ in rows],
-                "positions": [position for _, position in rows]})
+        return positions
 
     async def write_facts(self, keys: Sequence[FactKey]) -> None:
         """Recompute these facts from the write model and store them."""

@@ -84,8 +84,18 @@ _RANK_REPORT = ("UPDATE reports SET rank = :rank, rank_reason = :reason "
 _MERGE_ENTRIES = ("UPDATE entries SET merged_into = :survivor WHERE timeline = :timeline "
                   "AND (id = :duplicate OR merged_into = :duplicate)")
 _INSERTS = frozenset({_INSERT_TIMELINE, _INSERT_SOURCE, _INSERT_ENTRY, _INSERT_REPORT})
-_TIMELINE_VERSION = "UPDATE timelines SET version = :position WHERE slug = :slug"
-_CHECKPOINT = (
+# The batch's versions (each timeline's last position, each changed entry's: the position
+# of the last event that changed what it shows, migration 0007) and the checkpoint, in one
+# statement: one round trip where each had its own. ``greatest``: a regrade may have moved
+# a timeline further already (events/postgres/facts.py).
+_VERSIONS_AND_CHECKPOINT = (
+    "WITH timelines_moved AS (UPDATE timelines t SET version = greatest(t.version, v.position) "
+    "FROM unnest(CAST(:slugs AS text[]), CAST(:slug_positions AS bigint[])) "
+    "AS v(slug, position) WHERE t.slug = v.slug), "
+    "entries_moved AS (UPDATE entries e SET version = greatest(e.version, v.position) "
+    "FROM unnest(CAST(:timelines AS text[]), CAST(:entries AS text[]), "
+    "CAST(:entry_positions AS bigint[])) AS v(timeline, id, position) "
+    "WHERE e.timeline = v.timeline AND e.id = v.id) "
     "INSERT INTO checkpoints (projection, position) VALUES (:name, :position) "
     "ON CONFLICT (projection) DO UPDATE SET position = excluded.position")
 
@@ -161,10 +171,11 @@ class PostgresProjection:
                                 [_report_record(p) for p in params_list])
             else:
                 await connection.execute(text(statement), params_list)
-        if timeline_versions:
-            await connection.execute(text(_TIMELINE_VERSION), [
-                {"slug": slug, "position": position}
-                for slug, position in timeline_versions.items()])
-        await FactWriter(connection, states).write(batch, recompute=facts)
-        await connection.execute(text(_CHECKPOINT), {
+        entry_versions = sorted(
+            (await FactWriter(connection, states).write(batch, recompute=facts)).items())
+        await connection.execute(text(_VERSIONS_AND_CHECKPOINT), {
+            "slugs": list(timeline_versions), "slug_positions": list(timeline_versions.values()),
+            "timelines": [slug for (slug, _), _ in entry_versions],
+            "entries": [entry for (_, entry), _ in entry_versions],
+            "entry_positions": [position for _, position in entry_versions],
             "name": PROJECTION_NAME, "position": batch[-1].envelope.position})
