@@ -37,7 +37,6 @@ methods, run that test file, and re-run the benchmark.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +56,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from api.graphql.admission import RENDERS_PER_TURN, Turns
 from api.graphql.fragments import (
     EntryRenderings,
     RenderingKey,
@@ -337,45 +337,6 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _STANDARD_PATH = object()
-
-# Entries rendered afresh in one go before the loop serves anything else (a write's next
-# step, say): about 5 ms of CPU on W1's timeline, against 40 ms for the whole of it.
-RENDERS_PER_TURN = 25
-
-
-class Turns:
-    """Splits a long run of synchronous renderings into turns of the event loop: the first
-    ``size`` renderings of an execution run at once, the next ``size`` once the loop has
-    gone round once, and so on. Each turn is a future the next opens after the loop has run
-    what was ready, I/O included, so other requests get in between two turns."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._count = 0
-        self._last: asyncio.Future[None] | None = None
-
-    def next(self) -> asyncio.Future[None] | None:
-        """None for a rendering in the first turn; else the future its turn opens with."""
-        self._count += 1
-        if self._count <= self.size:
-            return None
-        if (self._count - 1) % self.size == 0:
-            loop = asyncio.get_running_loop()
-            turn = loop.create_future()
-            previous = self._last
-            if previous is None:
-                loop.call_soon(_open, turn)
-            else:
-                previous.add_done_callback(lambda _: loop.call_soon(_open, turn))
-            self._last = turn
-        assert self._last is not None
-        return self._last
-
-
-def _open(turn: asyncio.Future[None]) -> None:
-    if not turn.done():
-        turn.set_result(None)
-
 
 async def then(completed: Awaitable[Any], finish: Callable[[Any], Any]) -> Any:
     return finish(await completed)

@@ -20,7 +20,7 @@ from graphql import (
     parse,
 )
 
-from api.graphql.execution import Turns
+from api.graphql.admission import Turns
 from api.graphql.fragments import (
     BEYOND_THE_ENTRY,
     ENTRY_FIELDS,
