@@ -33,12 +33,14 @@ from events.history_snapshot import (
 )
 from events.history_versions import UNKNOWN, Documents, FactVersions, FactVersionsView, Kept
 from events.policy import SourceInfo
+from events.ports import Applied
 from events.reducer import EntryState, ReportState, SourceState, Stamp, TimelineState
 from events.rows import EntryRow, FactRow, ReportRow, SourceRow, TimelineRow, report_row, source_row
 from events.timeline_facts import facts_citing, facts_touched, source_info
 from events.values import TimeSpan, stored_value
 from events.versions import Versions
 from events.vocabulary import (
+    DomainEvent,
     EntriesMerged,
     FactReported,
     ReportCorrected,
@@ -57,6 +59,7 @@ __all__ = ["Document", "FactKey", "ReportEvent", "ReportLogEvent", "Snapshot",
 class TimelineHistory:
     def __init__(self, slug: str) -> None:
         self.slug = slug
+        self._stream = f"timeline:{slug}"
         self._state = TimelineState(slug)
         self._unread: Reading | None = None  # the reports of a history read back, until read
         self.sources: dict[str, SourceState] = {}
@@ -149,20 +152,31 @@ class TimelineHistory:
     # -- consuming the log ----------------------------------------------------------------
 
     def extend(self, envelopes: Iterable[Envelope]) -> None:
-        stream = f"timeline:{self.slug}"
+        """Fold the timeline's world (its stream and every source's) read from the log."""
         for envelope in envelopes:
-            if envelope.position <= self.position:
-                continue
-            self.position = envelope.position
-            self._recorded.append((envelope.recorded_at, envelope.position))
-            if envelope.stream.startswith("source:"):
-                self._source_event(envelope)
-            elif envelope.stream == stream:
-                self._timeline_event(envelope)
+            self._consume(envelope, None)
 
-    def _source_event(self, envelope: Envelope) -> None:
+    def extend_applied(self, applied: Iterable[Applied]) -> None:
+        """Fold events as the appender decided them (envelope and event): the same as
+        ``extend`` over their envelopes, without decoding them again. Events of other
+        timelines are left out, as ``extend``'s reader leaves them out of the log it reads."""
+        for one in applied:
+            envelope = one.envelope
+            if envelope.stream == self._stream or envelope.stream.startswith("source:"):
+                self._consume(envelope, one.event)
+
+    def _consume(self, envelope: Envelope, event: DomainEvent | None) -> None:
+        if envelope.position <= self.position:
+            return
+        self.position = envelope.position
+        self._recorded.append((envelope.recorded_at, envelope.position))
+        if envelope.stream.startswith("source:"):
+            self._source_event(envelope, decode(envelope) if event is None else event)
+        elif envelope.stream == self._stream:
+            self._timeline_event(envelope, decode(envelope) if event is None else event)
+
+    def _source_event(self, envelope: Envelope, event: DomainEvent) -> None:
         source_id = envelope.stream.split(":", 1)[1]
-        event = decode(envelope)
         state = self.sources.setdefault(source_id, SourceState(source_id))
         state.apply(event, Stamp(envelope.position, envelope.recorded_at))
         self._sources.setdefault(source_id, Versions()).set(envelope.position, source_row(state))
@@ -175,8 +189,7 @@ class TimelineHistory:
                 self._versions.append(envelope.position)
             self._touch(envelope.position, touched)
 
-    def _timeline_event(self, envelope: Envelope) -> None:
-        event = decode(envelope)
+    def _timeline_event(self, envelope: Envelope, event: DomainEvent) -> None:
         position = envelope.position
         if isinstance(event, ReportCorrected | ReportRetracted | ReportRanked):
             self.trails.record(position, event, self.state.reports[event.report])

@@ -140,9 +140,17 @@ class ReportedClock:
 
     def row_at(self, key: FactKey, at: int) -> FactRow | None:
         """The fact as reported by the instant ``at`` (µs)."""
-        moments = self._moments(key)
+        moments = self.fact_moments.get(key)
+        if moments is None:
+            moments = self._moments(key)
         index = bisect_right(moments, at) - 1
-        return None if index < 0 else self.row(key, moments[index])
+        if index < 0:
+            return None
+        rows = self.rows.get(key)
+        kept = UNKNOWN if rows is None else rows.get(moments[index], UNKNOWN)
+        if kept is None or isinstance(kept, FactRow):  # kept and decoded: most reads
+            return kept
+        return self.row(key, moments[index])
 
     def versions(self, key: FactKey) -> FactVersions | None:
         entry, attribute = key

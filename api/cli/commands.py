@@ -127,7 +127,10 @@ def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per l
 
     async def run(services: Services) -> int:
         before = await services.store.head_position()
-        with progress("importing", None) as advance:
+        # The events decided are kept as they are projected, so the histories written
+        # below fold them without reading the log back and decoding it.
+        with progress("importing", None) as advance, \
+                services.histories.recording() as decided:
             if csv:
                 count = await import_csv(services.intake, services.read_model, file,
                                          actor=actor, on_progress=advance)
@@ -136,7 +139,7 @@ def import_(file: Annotated[Path, typer.Argument(help="NDJSON, one command per l
                                           on_progress=advance)
         # Committed: write down the as-of history of each timeline it touched, so the first
         # read of a past moment does not fold the whole log (api/services/history_cache.py).
-        await services.histories.persist_touched(before)
+        await services.histories.persist_touched(before, decided=decided.applied)
         return count
 
     try:

@@ -11,11 +11,13 @@ one written.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events.chain import Envelope
 from events.errors import refuse_bad_text
 from events.history_codec import FORMAT
 from events.policy import POLICY_VERSION
@@ -45,6 +47,15 @@ _TOUCHED = text(
     "      WHERE position > :after AND stream LIKE 'timeline:%') t "
     "LEFT JOIN history_snapshots s ON s.timeline = t.slug AND s.format = :format "
     "AND s.policy_version = :policy ORDER BY t.slug")
+
+# The timeline's world (as PostgresEventStore.read_timeline_world reads it) between two
+# positions: what an import's history needs of the log before the events it hands over.
+_WORLD_BETWEEN = text(
+    "SELECT position, stream, version, type, schema_version, data, recorded_at, actor, "
+    "idempotency_key, prev_hash, hash FROM events "
+    "WHERE (stream = :stream OR stream LIKE 'source:%') "
+    "AND position > :after AND position <= :until ORDER BY position")
+_HASH_AT = text("SELECT hash FROM events WHERE position = :position")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +90,27 @@ class HistorySnapshots:
             result = await connection.execute(_TOUCHED, {
                 "after": after, "format": FORMAT, "policy": POLICY_VERSION})
             return {row.slug: row.behind for row in result}
+
+    async def world_between(self, slug: str, after: int, until: int) -> list[Envelope]:
+        """The timeline's stream and every source stream, after ``after`` up to ``until``,
+        in position order."""
+        refuse_bad_text(slug=slug)
+        if until <= after:
+            return []
+        async with self.engine.connect() as connection:
+            result = await connection.execute(_WORLD_BETWEEN, {
+                "stream": f"timeline:{slug}", "after": after, "until": until})
+            return [Envelope(position=row.position, stream=row.stream, version=row.version,
+                             type=row.type, schema_version=row.schema_version,
+                             data=row.data if isinstance(row.data, dict)
+                             else json.loads(row.data),
+                             recorded_at=row.recorded_at, actor=row.actor,
+                             idempotency_key=row.idempotency_key,
+                             prev_hash=row.prev_hash.strip(), hash=row.hash.strip())
+                    for row in result]
+
+    async def hash_at(self, position: int) -> str | None:
+        """The log's hash at ``position`` (None: no such event)."""
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(_HASH_AT, {"position": position})).scalar()
+        return None if found is None else str(found).strip()

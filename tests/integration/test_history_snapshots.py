@@ -5,6 +5,7 @@ codec format and the policy version it was written for."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -209,3 +210,55 @@ async def test_a_history_read_back_is_warmed_in_the_background(api: Api) -> None
     assert history.documents.data == b""
     assert history.unread is not None  # its reports: not needed yet
     await assert_like_a_replay(api, fresh.cache, moments, rng)
+
+
+async def snapshot_row(api: Api) -> tuple[int, str, bytes]:
+    async with api.engine.connect() as connection:
+        position, hash_, history = (await connection.execute(text(
+            "SELECT position, hash, history FROM history_snapshots "
+            "WHERE timeline = 'khasham'"))).one()
+    return position, hash_, bytes(history)
+
+
+async def put_back(api: Api, row: tuple[int, str, bytes]) -> None:
+    async with api.engine.begin() as connection:
+        await connection.execute(text(
+            "UPDATE history_snapshots SET position = :position, hash = :hash, "
+            "history = :history WHERE timeline = 'khasham'"),
+            {"position": row[0], "hash": row[1], "history": row[2]})
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+async def test_events_an_import_hands_over_write_the_history_a_read_back_writes(
+        api: Api, tampered: bool) -> None:
+    """``chronicle import`` folds the events it committed as the appender decided them
+    (``recording``), not read back from the log; what it writes is byte for byte what
+    folding the log writes. Events that are not the log's are refused: the log is read."""
+    rng = random.Random(9)
+    await random_story(api, rng, steps=15)
+    histories = api.services.histories
+    await histories.persist("khasham")
+    written = await snapshot_row(api)
+    await random_story_more(api, rng)  # not handed over: read from the log
+    before = await api.services.store.head_position()
+    with histories.recording() as decided:
+        moments = await random_story_more(api, rng)
+    assert decided.applied and decided.applied[0].envelope.position == before + 1
+    handed = list(decided.applied)
+    if tampered:
+        last = handed[-1]
+        handed[-1] = dataclasses.replace(
+            last, envelope=dataclasses.replace(last.envelope, hash="0" * 64))
+    reads = Reads(api)
+    reads.cache.snapshots = histories.snapshots
+    assert await reads.cache.persist_touched(before, behind=1, decided=handed) == ["khasham"]
+    head = await api.services.store.head_position()
+    assert reads.folded == ([head - written[0]] if tampered else [])  # the log read back
+    from_handed = await snapshot_row(api)
+    assert from_handed[0] == head
+    await put_back(api, written)
+    await histories.persist("khasham")
+    assert await snapshot_row(api) == from_handed
+    fresh = Reads(api)
+    await assert_like_a_replay(api, fresh.cache, moments, rng)
+    assert fresh.folded[0] == 0

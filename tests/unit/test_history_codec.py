@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events import history_codec
+from events import history_codec, vocabulary
 from events.as_of import Axis
+from events.chain import Envelope
 from events.history_codec import Unreadable, decode, encode
 from events.history_index import TimelineHistory
+from events.ports import Applied
 from events.report_changes import report_changes
 from tests.unit.history_stories import SLUG, Story, answer, replayed, story
 from tests.unit.test_history_lazy import probes, read
@@ -170,3 +172,31 @@ def test_decoding_everything_meanwhile_folding_keeps_every_answer() -> None:
     whole = folded(told)
     for axis, moment in probes(told, rng):
         assert read(back, axis, moment) == read(whole, axis, moment)
+
+
+def world(told: Story) -> list[Envelope]:
+    """The envelopes the log's reader returns for the story's timeline (its stream and
+    every source's: a story tells of another timeline too)."""
+    return [e for e in told.envelopes
+            if e.stream == f"timeline:{SLUG}" or e.stream.startswith("source:")]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 50), split=st.floats(0, 1))
+def test_events_handed_over_decided_fold_into_the_history_the_log_folds_into(
+        seed: int, steps: int, split: float) -> None:
+    """What ``chronicle import`` does (api/services/history_cache.py): the log read back up
+    to a point, then the events it committed as the appender decided them (every timeline's:
+    those of others are left out)."""
+    told = story(seed, steps)
+    cut = int(split * len(told.envelopes))
+    handed = TimelineHistory(SLUG)
+    handed.extend(world(told)[:cut])
+    handed.extend_applied(Applied(e, vocabulary.decode(e)) for e in told.envelopes
+                          if e.position > handed.position)
+    whole = TimelineHistory(SLUG)
+    whole.extend(world(told))
+    for history in (handed, whole):
+        history.prepare()
+    assert handed.position == whole.position
+    assert encode(handed) == encode(whole)
