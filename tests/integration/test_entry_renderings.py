@@ -4,7 +4,6 @@ afresh, through every kind of change; an entry's version moves only when it show
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -14,10 +13,7 @@ from api.graphql.fragments import EntryRenderings
 from api.graphql.view import ChronicleGraphQL
 from events.postgres.rebuild import replay_read_model
 from tests.integration.conftest import Api
-from tests.integration.khasham import report, story
-
-ENTRIES = ["strike", "tank", "funerals"]
-SOURCES = ["mfa", "outlets", "pentagon", "bi"]
+from tests.integration.khasham import random_change, report, story
 
 READ = """query($attribute: String!, $withReports: Boolean!) {
   timeline(slug: "khasham") { version
@@ -55,54 +51,13 @@ async def served(api: Api, variables: dict[str, Any]) -> Any:
     return body["data"]
 
 
-async def change(api: Api, rng: random.Random, reports: int) -> int:
-    """One random change to the story; the reports made so far."""
-    kind = rng.choice(["report"] * 4 + ["correct", "retract", "rank", "grade", "merge",
-                                        "register"])
-    day = datetime(2018, 2, 8, tzinfo=UTC) + timedelta(hours=rng.randint(0, 400))
-    if kind == "report" or reports == 0:
-        attribute, value = rng.choice([
-            ("killed", {"count": rng.choice([{"best": 5}, {"low": 200}, {"best": 40}])}),
-            ("weapon", {"text": rng.choice(["jet", "drone"])}),
-            ("occurred", {"time": {"start": rng.choice(["2018-02-10", "2018-02-11"]),
-                                   "precision": "DAY"}})])
-        body = await api.mutate("reportFact", report(
-            rng.choice(ENTRIES), attribute, value, rng.choice(SOURCES),
-            rng.choice(["CONFIRMED", "CLAIMED", "DENIED"]), day.isoformat(),
-            via=rng.choice([None, "pentagon"])))
-        return reports + ("errors" not in body)
-    target = f"r{rng.randint(1, reports)}"
-    if kind == "correct":
-        await api.mutate("correctReport", {"timeline": "khasham", "report": target,
-                                           "stance": "CLAIMED", "via": "bi",
-                                           "reportedAt": (day + timedelta(days=5)).isoformat()})
-    elif kind == "retract":
-        await api.mutate("retractReport", {"timeline": "khasham", "report": target,
-                                           "reason": "withdrawn",
-                                           "reportedAt": (day + timedelta(days=3)).isoformat()})
-    elif kind == "rank":
-        await api.mutate("rankReport", {"timeline": "khasham", "report": target,
-                                        "rank": rng.choice(["PREFERRED", "DEPRECATED"]),
-                                        "reason": "desk"})
-    elif kind == "grade":
-        await api.mutate("gradeSource", {"source": rng.choice(SOURCES),
-                                         "reliability": rng.choice("ABCDEF")})
-    elif kind == "merge":
-        await api.mutate("mergeEntries", {"timeline": "khasham", "duplicate": "funerals",
-                                          "survivor": "strike"})
-    else:
-        await api.mutate("registerSource", {"id": f"new-{rng.randint(0, 10**6)}",
-                                            "name": "A new source", "kind": "MEDIA"})
-    return reports
-
-
 async def test_spliced_answers_equal_fresh_ones_through_every_kind_of_change(api: Api) -> None:
     await story(api)
     renderings: EntryRenderings = view(api).renderings
     rng = random.Random(16)
     reports = 0
     for _ in range(40):
-        reports = await change(api, rng, reports)
+        reports = await random_change(api, rng, reports)
         for variables in ({"attribute": "killed", "withReports": True},
                           {"attribute": "weapon", "withReports": False}):
             first = await served(api, variables)
@@ -169,7 +124,7 @@ async def test_entry_versions_do_not_depend_on_how_the_log_was_batched(api: Api)
     rng = random.Random(7)
     reports = 0
     for _ in range(40):
-        reports = await change(api, rng, reports)
+        reports = await random_change(api, rng, reports)
     before = await versions(api)
     await replay_read_model(api.services.store)
     assert await versions(api) == before

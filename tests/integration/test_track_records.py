@@ -4,16 +4,14 @@ the log, through every kind of change, a rebuild and a restore."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from events.as_of import Axis, fold
 from events.postgres.rebuild import replay_read_model
 from events.track_records import Records, TrackRecord, records_of
 from tests.integration.conftest import Api
-from tests.integration.khasham import report, story
+from tests.integration.khasham import random_change, report, story
 
-ENTRIES = ["strike", "tank", "funerals"]
-SOURCES = ["mfa", "outlets", "pentagon", "bi"]
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
@@ -27,47 +25,12 @@ async def recounted(api: Api) -> Records:
     return records_of(fold(envelopes, "khasham", Axis.RECORDED, FAR))
 
 
-async def change(api: Api, rng: random.Random, reports: int) -> int:
-    kind = rng.choice(["report"] * 4 + ["correct", "retract", "rank", "grade", "merge"])
-    day = datetime(2018, 2, 8, tzinfo=UTC) + timedelta(hours=rng.randint(0, 400))
-    if kind == "report" or reports == 0:
-        attribute, value = rng.choice([
-            ("killed", {"count": rng.choice([{"best": 5}, {"low": 200}, {"best": 40}])}),
-            ("weapon", {"text": rng.choice(["jet", "drone"])})])
-        body = await api.mutate("reportFact", report(
-            rng.choice(ENTRIES), attribute, value, rng.choice(SOURCES),
-            rng.choice(["CONFIRMED", "CLAIMED", "DENIED"]), day.isoformat(),
-            via=rng.choice([None, None, "pentagon", "bi"])))
-        return reports + ("errors" not in body)
-    target = f"r{rng.randint(1, reports)}"
-    if kind == "correct":
-        await api.mutate("correctReport", {"timeline": "khasham", "report": target,
-                                           "stance": "CLAIMED",
-                                           "via": rng.choice(SOURCES),
-                                           "reportedAt": (day + timedelta(days=5)).isoformat()})
-    elif kind == "retract":
-        await api.mutate("retractReport", {"timeline": "khasham", "report": target,
-                                           "reason": "withdrawn",
-                                           "reportedAt": (day + timedelta(days=3)).isoformat()})
-    elif kind == "rank":
-        await api.mutate("rankReport", {"timeline": "khasham", "report": target,
-                                        "rank": rng.choice(["PREFERRED", "DEPRECATED"]),
-                                        "reason": "desk"})
-    elif kind == "grade":
-        await api.mutate("gradeSource", {"source": rng.choice(SOURCES),
-                                         "reliability": rng.choice("ABCDEF")})
-    else:
-        await api.mutate("mergeEntries", {"timeline": "khasham", "duplicate": "funerals",
-                                          "survivor": "strike"})
-    return reports
-
-
 async def test_kept_records_equal_a_recount_through_every_kind_of_change(api: Api) -> None:
     await story(api)
     rng = random.Random(17)
     reports = 0
     for step in range(80):
-        reports = await change(api, rng, reports)
+        reports = await random_change(api, rng, reports)
         if step % 8 == 7:
             assert await kept(api) == await recounted(api), step
     assert sum(r.reports for r in (await kept(api)).values()) == reports
@@ -78,7 +41,7 @@ async def test_a_rebuild_keeps_the_same_records(api: Api) -> None:
     rng = random.Random(18)
     reports = 0
     for _ in range(30):
-        reports = await change(api, rng, reports)
+        reports = await random_change(api, rng, reports)
     before = await kept(api)
     await replay_read_model(api.services.store)
     assert await kept(api) == before == await recounted(api)
