@@ -37,7 +37,7 @@ methods, run that test file, and re-run the benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,7 @@ from api.graphql.fragments import (
     render,
     variable_values,
 )
+from api.services.reading import then
 
 # The graphql-core versions this fork was written for and checked against: [low, high).
 GRAPHQL_CORE_RANGE = ((3, 3, 0), (3, 3, 3))
@@ -283,7 +284,7 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             def keep(value: Any) -> Any:
                 return self._keep(key, path, errors_before, value)
 
-            return then(completed, keep) if self.is_awaitable(completed) else keep(completed)
+            return then(completed, keep)
 
         turn = self._turns.next()
         if turn is None:
@@ -337,10 +338,6 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _STANDARD_PATH = object()
-
-async def then(completed: Awaitable[Any], finish: Callable[[Any], Any]) -> Any:
-    return finish(await completed)
-
 
 def _read_plain_leaf(plan: PlainLeaf, source: Any) -> Any:
     """The field's answer, or ``_STANDARD_PATH`` when it needs graphql-core's own path: a
