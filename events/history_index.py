@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from events.chain import Envelope
+from events.history_records import KeptRecords
 from events.history_reported import ReportedClock, ReportedIndex, micros
 from events.history_reports import ReportEvent, ReportLogEvent, ReportLogs, ReportTrails
 from events.history_snapshot import (
@@ -78,6 +79,7 @@ class TimelineHistory:
         self.reported = ReportedClock(lambda: self.state, self.sources, self.trails,
                                       self.documents)
         self._starts: dict[int, tuple[FactRow, datetime | None]] = {}  # by id(occurred row)
+        self.kept_records = KeptRecords()  # events/history_records.py
 
     @property
     def state(self) -> TimelineState:
@@ -228,9 +230,7 @@ class TimelineHistory:
         created = self._state.created
         if created is None or created.position > position:
             return Snapshot(None, [], {}, no_reports, {})
-        survivors = self._survivors(position)
-        entries = [e for e in self._state.entries.values()
-                   if e.opened.position <= position and e.id not in survivors]
+        entries, survivors = self.live_at(position)
         facts = {e.id: self._rows(e.id, lambda k: self._recorded_at(k, position))
                  for e in entries}
 
@@ -265,7 +265,7 @@ class TimelineHistory:
                 later = touches[index + 1] if index + 1 < len(touches) else None
                 if end < len(ends) and (later is None or ends[end] < later) \
                         and touch not in rows:
-                    self._recorded_row(key, touch)
+                    self.recorded_row(key, touch)
                     resolved += 1
         if reported:
             resolved += self.reported.prepare(self._attributes, budget)
@@ -279,17 +279,32 @@ class TimelineHistory:
         return [position for k, (moment, position) in enumerate(recorded[start:], start)
                 if k + 1 == len(recorded) or recorded[k + 1][0] != moment]
 
-    def _recorded_at(self, key: FactKey, position: int) -> FactRow | None:
+    def live_at(self, position: int) -> tuple[list[EntryState], dict[str, str]]:
+        """The entries live at ``position``, and where those merged by then live."""
+        survivors = self._survivors(position)
+        return [e for e in self._state.entries.values()
+                if e.opened.position <= position and e.id not in survivors], survivors
+
+    def attributes_of(self, entry: str) -> Sequence[str]:
+        """Every attribute an entry had a fact on, ever (sorted)."""
+        return self._attributes.get(entry, ())
+
+    def last_touch(self, key: FactKey, position: int) -> int | None:
+        """The last position at or before ``position`` where the fact may have changed."""
         touches = self._touches.get(key)
         index = -1 if touches is None else bisect_right(touches, position) - 1
-        return None if touches is None or index < 0 else self._recorded_row(key, touches[index])
+        return None if touches is None or index < 0 else touches[index]
+
+    def _recorded_at(self, key: FactKey, position: int) -> FactRow | None:
+        touch = self.last_touch(key, position)
+        return None if touch is None else self.recorded_row(key, touch)
 
     def _recorded_versions(self, key: FactKey) -> FactVersions | None:
         touches = self._touches.get(key)
         return None if touches is None else FactVersions(
-            touches, lambda position: self._recorded_row(key, position))
+            touches, lambda position: self.recorded_row(key, position))
 
-    def _recorded_row(self, key: FactKey, position: int) -> FactRow | None:
+    def recorded_row(self, key: FactKey, position: int) -> FactRow | None:
         """The fact as the event at ``position``, which touched it, left it."""
         rows = self._recorded_rows.setdefault(key, {})
         kept = rows.get(position, UNKNOWN)
@@ -304,12 +319,19 @@ class TimelineHistory:
         survivors = self._survivors(position)
         if entry in survivors:
             return None  # merged away
-        members = [entry, *(d for d, s in survivors.items() if s == entry)]
-        reports = [self.trails.at_position(report, position) for member in members
-                   for r in self.state.by_fact.get((member, attribute), ())
-                   if (report := self.state.reports[r]).reported.position <= position]
+        reports = self.reports_at(key, position, survivors)
         fact = resolve_fact(entry, attribute, reports, self._infos.at(position) or {})
         return None if fact is None else FactRow(self.slug, entry, attribute, fact)
+
+    def reports_at(self, key: FactKey, position: int,
+                   survivors: Mapping[str, str]) -> list[ReportState]:
+        """A fact's reports as the log up to ``position`` left them, the entries merged into
+        it by then (``survivors``) included."""
+        entry, attribute = key
+        members = [entry, *(d for d, s in survivors.items() if s == entry)]
+        return [self.trails.at_position(report, position) for member in members
+                for r in self.state.by_fact.get((member, attribute), ())
+                if (report := self.state.reports[r]).reported.position <= position]
 
     def _survivors(self, position: int) -> dict[str, str]:
         merged = {d: s for p, d, s in self._merges if p <= position}

@@ -23,6 +23,7 @@ from events.policy import SourceInfo, fact_document, resolve
 from events.reducer import ReportState, SourceState, TimelineState
 from events.rows import FactRow
 from events.timeline_facts import source_info
+from events.track_records import Records
 from events.vocabulary import FactReported, ReportCorrected, ReportRanked, ReportRetracted
 
 FactKey = tuple[str, str]
@@ -57,6 +58,9 @@ class ReportedClock:
         self.regrades: list[tuple[int, str]] = []
         self.moments: set[int] | None = set()  # µs of every report event (None: not built)
         self.rows: dict[FactKey, dict[int, Kept]] = {}  # each fact's versions kept, by µs
+        # What each kept version adds to track records (events/history_records.py), kept and
+        # dropped with the rows.
+        self.records: dict[FactKey, dict[int, Records]] = {}
         self.fact_moments: dict[FactKey, list[int]] = {}  # µs where each fact may change
         self.kept_index: ReportedIndex | None = None
         self._contexts: dict[FactKey, _Context] = {}
@@ -82,12 +86,16 @@ class ReportedClock:
             rows = self.rows.get(key)
             if rows:
                 self.rows[key] = {at: row for at, row in rows.items() if at < threshold}
+            records = self.records.get(key)
+            if records:
+                self.records[key] = {at: r for at, r in records.items() if at < threshold}
 
     def source_event(self, position: int, source_id: str, graded: bool) -> None:
         """Today's grades and names weigh in every version."""
         if graded:
             self.regrades.append((position, source_id))
         self.rows.clear()
+        self.records.clear()
         self._contexts.clear()
         self._today = None
 
@@ -152,6 +160,20 @@ class ReportedClock:
             return kept
         return self.row(key, moments[index])
 
+    def moment_at(self, key: FactKey, at: int) -> int | None:
+        """The fact's last moment at or before ``at`` (µs), None before its first."""
+        moments = self.fact_moments.get(key)
+        if moments is None:
+            moments = self._moments(key)
+        index = bisect_right(moments, at) - 1
+        return moments[index] if index >= 0 else None
+
+    def reports_at(self, key: FactKey, at: int) -> list[ReportState]:
+        """The fact's reports as reported by ``at`` (µs), ranked as today."""
+        moment = instant(at)
+        return [past for r in self._context(key).reports
+                if (past := self.trails.as_reported(r, moment)) is not None]
+
     def versions(self, key: FactKey) -> FactVersions | None:
         entry, attribute = key
         if entry not in self.state.entries or self.state.entries[entry].merged_into \
@@ -167,10 +189,8 @@ class ReportedClock:
         rows = self.rows.setdefault(key, {})
         kept = rows.get(at, UNKNOWN)
         if kept is UNKNOWN:
-            context, moment = self._context(key), instant(at)
-            past = [p for r in context.reports
-                    if (p := self.trails.as_reported(r, moment)) is not None]
-            found = resolve(key[0], key[1], past, context.sources)
+            found = resolve(key[0], key[1], self.reports_at(key, at),
+                            self._context(key).sources)
             rows[at] = kept = (None if found is None
                                else FactRow(self.documents.slug, key[0], key[1],
                                             fact_document(found)))
