@@ -10,8 +10,9 @@ from typing import Any
 from api.graphql.fragments import EntryRenderings
 from api.services.auth import Principal, bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
+from api.services.track_records import SourceRecord, track_records
 from api.services.wiring import Services
-from events.as_of import Axis
+from events.as_of import Axis, Moment
 from events.history_index import TimelineHistory
 from events.postgres.read_model import ReadModel
 from events.rows import SourceRow
@@ -31,6 +32,8 @@ class Context:
     _principal: asyncio.Future[Principal | None] | None = None
     _sources: asyncio.Future[dict[str, SourceRow]] | None = field(default=None)
     _histories: dict[str, TimelineHistory] = field(default_factory=dict)
+    _track_records: dict[Moment, asyncio.Future[dict[str, SourceRecord]]] = field(
+        default_factory=dict)
 
     @property
     def read_model(self) -> ReadModel:
@@ -86,3 +89,11 @@ class Context:
 
     async def _load_sources(self) -> dict[str, SourceRow]:
         return {s.id: s for s in await self.read_model.sources()}
+
+    async def track_records(self, moment: Moment) -> dict[str, SourceRecord]:
+        """Every source's track record at ``moment``, worked out once per request for all
+        the sources it shows."""
+        if moment not in self._track_records:
+            self._track_records[moment] = asyncio.ensure_future(
+                track_records(self.read_model, self.history, moment))
+        return await self._track_records[moment]

@@ -77,8 +77,13 @@ ENTRY_FIELDS: dict[str, frozenset[str]] = {
     "Flag": frozenset({"flag"}),
 }
 # Fields reachable from Entry that read beyond it: a selection with any of them is rendered
-# afresh every time.
-BEYOND_THE_ENTRY: dict[str, frozenset[str]] = {}
+# afresh every time. A source's track record moves with reports on every timeline.
+_COUNTS = frozenset({"reports", "retracted", "corrected", "outweighed", "upheld", "cited"})
+BEYOND_THE_ENTRY: dict[str, frozenset[str]] = {
+    "Source": frozenset({"trackRecord"}),
+    "TrackRecord": _COUNTS | {"byTimeline"},
+    "TimelineTrackRecord": _COUNTS | {"timeline"},
+}
 
 _KEPT_DIRECTIVES = frozenset({"include", "skip"})  # evaluated from the variables in the key
 

@@ -8,7 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import inputs
-from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
+from api.graphql.source_types import Source
+from api.graphql.types import Entry, Event, Fact, Report, Timeline
 from api.services.auth import require_writer
 from api.services.intake import CommandIntake
 from api.services.reading import PresentView, settled

@@ -7,7 +7,8 @@ from strawberry.types import Info
 
 from api.graphql.access import require_reader
 from api.graphql.nodes import Node, NodeRef, parse_node_id
-from api.graphql.types import Entry, Event, Fact, Report, Source, Timeline
+from api.graphql.source_types import Source
+from api.graphql.types import Entry, Event, Fact, Report, Timeline
 from api.services.reading import TimelineView, settled
 
 

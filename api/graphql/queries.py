@@ -10,7 +10,8 @@ from strawberry.types import Info
 from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
 from api.graphql.node_query import NodeQuery
-from api.graphql.types import Fact, FactChange, ReportChange, Source, Timeline
+from api.graphql.source_types import Source
+from api.graphql.types import Fact, FactChange, ReportChange, Timeline
 from api.services.reading import PresentView, SnapshotView
 from events.as_of import Axis
 from events.errors import BadInput, NotFound

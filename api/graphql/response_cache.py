@@ -17,13 +17,16 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
+    Visitor,
     parse,
     value_from_ast_untyped,
+    visit,
 )
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
@@ -94,7 +97,28 @@ def _timeline_reads(query: str, operation_name: str | None,
     if not fields or not all(isinstance(f, FieldNode) and f.name.value == "timeline"
                              for f in fields):
         return None
+    if _selects(document, BEYOND_THE_TIMELINE):
+        return None
     return tuple(f for f in fields if isinstance(f, FieldNode))
+
+
+# Fields a timeline read may select whose values move with other timelines too, so that
+# the versions the key holds do not stand for them.
+BEYOND_THE_TIMELINE = frozenset({"trackRecord"})
+
+
+def _selects(document: DocumentNode, names: frozenset[str]) -> bool:
+    """Whether any selection of the document (its fragments included) names a field in
+    ``names``."""
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            nonlocal found
+            found = found or node.name.value in names
+
+    visit(document, Finder())
+    return found
 
 
 def _argument(field: FieldNode, name: str, variables: dict[str, Any],

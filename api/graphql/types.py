@@ -16,12 +16,11 @@ from api.graphql.nodes import Node, NodeRef, node_id
 from api.graphql.scalars import (
     FactStatus,
     Rank,
-    Reliability,
     ReportRole,
     ReportStatus,
-    SourceKind,
     Stance,
 )
+from api.graphql.source_types import Source
 from api.graphql.value_types import (
     Place,
     TimeSpan,
@@ -34,34 +33,8 @@ from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
 from events.report_changes import ReportChange as DomainReportChange
 from events.report_changes import ReportChangeKind, ReportSide
-from events.rows import EntryCursor, EntryRow, FactRow, ReportRow, SourceRow, TimelineRow
+from events.rows import EntryCursor, EntryRow, FactRow, ReportRow, TimelineRow
 from events.values import parse_instant
-
-
-@strawberry.type
-class Source(Node):
-    seen_in: strawberry.Private[TimelineView | None]
-    id: str
-    name: str
-    kind: SourceKind
-    url: str | None
-    reliability: Reliability | None
-    note: str | None = strawberry.field(description="Why the source has its grade.")
-
-    @strawberry.field
-    def node_id(self) -> strawberry.ID:
-        view = self.seen_in
-        if view is None or view.moment.as_of is None:
-            return node_id(NodeRef("Source", (self.id,)))
-        return node_id(NodeRef("Source", (self.id,), view.slug, view.moment))
-
-    @classmethod
-    def from_row(cls, row: SourceRow, seen_in: TimelineView | None = None) -> Source:
-        """``seen_in``: the timeline view it was read through (its grade as of then)."""
-        return cls(seen_in=seen_in, id=row.id, name=row.name, kind=SourceKind(row.kind),
-                   url=row.url,
-                   reliability=Reliability(row.reliability) if row.reliability else None,
-                   note=row.grade_note)
 
 
 @strawberry.type(description="One source saying one thing about one attribute of an entry.")
