@@ -2,7 +2,8 @@
 
 Runs ``reads.py`` (W1), ``live_reads.py`` (W1-live: W1 while a writer appends),
 ``appends.py`` (W2, with W2-http), ``replay.py`` (W3), ``as_of.py`` (W4), ``as_of_cold.py``
-(W4-cold: the first as-of read after a fresh start) and ``bulk_import.py`` (W5) one after the
+(W4-cold: the first as-of read after a fresh start), ``bulk_import.py`` (W5) and
+``track_records.py`` (Records: every source's track record in one query) one after the
 other with the Python running this, each with ``--json PATH``, so that one failing is
 reported and the rest still run. Their own output
 goes to the terminal as it comes; then one table: each figure beside its peer's from the same
@@ -66,6 +67,9 @@ WORKLOADS = (
     Workload("W4-cold", "as_of_cold.py", ("W4-cold RECORDED", "W4-cold REPORTED"),
              ("--starts", "1", "--warm", "5")),
     Workload("W5", "bulk_import.py", ("W5",), ("--reports", "5000")),
+    Workload("Records", "track_records.py", ("Records now", "Records RECORDED",
+                                             "Records REPORTED"),
+             ("--reports", "1000", "--requests", "20")),
 )
 COLUMNS = tuple(key for workload in WORKLOADS for key in workload.keys)
 RESULTS_HEADER = (
@@ -79,10 +83,11 @@ RESULTS_HEADER = (
     "threads ≥ 3×, PostGraphile's createFact over HTTP (W2-http) ≥ 1×; W3 a raw asyncpg read "
     "of the log ≥ 0.5×; W5 COPY of the same rows ≥ 0.5×), or a latency: W1-live's reportFact "
     "p99 under the read load (≤ 50 ms), W4's as-of p95 (< 50 ms), W4-cold's first as-of read "
-    "after a fresh start (≤ 200 ms); ✓ met, ✗ missed, \"failed\" when the script did not "
-    "finish, — when not run (or not in the suite yet). The scripts' own tables above hold "
-    "the figures. A commit with + had uncommitted changes in api/, events/ or "
-    "migrations/.\n\n"
+    "after a fresh start (≤ 200 ms), the track records of every source of W4's timeline "
+    "now and as of a moment on each clock (Records, p95 < 50 ms); ✓ met, ✗ missed, "
+    "\"failed\" when the script did not finish, — when not run (or not in the suite yet). "
+    "The scripts' own tables above hold the figures. A commit with + had uncommitted "
+    "changes in api/, events/ or migrations/.\n\n"
     f"| date (UTC) | commit | cores | {' | '.join(COLUMNS)} | goals met |\n"
     f"| {' | '.join('---' for _ in range(len(COLUMNS) + 4))} |\n"
 )
