@@ -21,6 +21,7 @@ from api.embed.exports import csv_export, timelinejs_export
 from api.embed.live import live
 from api.embed.oembed import oembed
 from api.embed.pages import embed, home
+from api.embed.source_export import sources_csv_export
 from api.graphql import ide
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
 from api.http.body_limit import BodyLimit
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/embed/{slug}/live", live),
         Route("/oembed", oembed),
         Route("/export/{slug}.csv", csv_export),
+        Route("/export/{slug}/sources.csv", sources_csv_export),
         Route("/export/{slug}/timelinejs.json", timelinejs_export),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found},

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from api.embed.presenter import present
+from api.embed.presenter import present, records_of
 from api.embed.reading import (
     ReadRefused,
     public_url,
@@ -53,7 +53,7 @@ async def embed(request: Request) -> Response:
         view = await read_view(request, slug)
     except ReadRefused as e:
         return _problem(request, e.status, e.message)
-    page = await present(view)
+    page = await present(view, records_of(services_of(request)))
     if page is None:
         return _problem(request, 404, f"There is no timeline “{slug}”"
                         + (" at that time." if view.moment.as_of else "."))

@@ -1,7 +1,8 @@
 """A timeline as a reader of a news page sees it: entries in time order, each fact in words
 with its best value first ("3,958 killed · reports from 2,300 to 20,000 · disputed"), the
 disagreement spelled out with who says what (each report with its quote), an editor's
-choice shown with its reason, corrections noted, sources graded. The wording itself is
+choice shown with its reason, corrections noted, sources graded and their track records
+counted ("12 reports · 1 retracted · 2 outweighed"). The wording itself is
 ``api.embed.wording``'s.
 
 Everything here is read through a ``TimelineView``, so the embed, its ``asOf`` form and the
@@ -11,17 +12,24 @@ exports show exactly what the GraphQL API shows.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from api.embed import wording
 from api.embed.wording import Headline
 from api.services.reading import TimelineView, settled
+from api.services.track_records import NO_RECORD, SourceRecord, track_records
+from api.services.wiring import Services
+from events.as_of import Moment
 from events.policy import describe
 from events.rows import EntryRow, FactRow, ReportRow, SourceRow
 from events.values import Count, Precision, TimeSpan, Value, stored_value, time_bounds
 
 PAGE = 500
+# Every source's track record at a moment (api.services.track_records, bound to the
+# services): asked only when the timeline exists at that moment.
+RecordsAt = Callable[[Moment], Awaitable[dict[str, SourceRecord]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,7 @@ class SourceCard:
     grade: str | None
     note: str | None
     url: str | None
+    record: str | None = None  # "12 reports · 1 retracted · 2 outweighed", on every timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,24 +128,53 @@ class TimelinePage:
     entries: list[EntryCard]
     sources: list[SourceCard]
     source_rows: dict[str, SourceRow] = field(repr=False)
+    record_note: str | None = None  # what the sources' record lines count, and when
 
 
-async def present(view: TimelineView) -> TimelinePage | None:
-    """The timeline behind ``view``, or None when it does not exist (at that moment)."""
+async def present(view: TimelineView, records_at: RecordsAt | None = None
+                  ) -> TimelinePage | None:
+    """The timeline behind ``view``, or None when it does not exist (at that moment); its
+    sources with their track records at the view's moment when ``records_at`` is given."""
     row = await view.row()
     if row is None:
         return None
     sources = await view.sources()
-    entries = [await _card(view, entry, sources) for entry in await _all_entries(view)]
-    cited = {r.source for e in entries for r in e.reports} | {
-        r.via for e in entries for r in e.reports if r.via}
-    cards = [SourceCard(s.id, s.name, s.kind, s.reliability, s.grade_note, s.url)
-             for s in sorted(sources.values(), key=lambda s: s.name.lower()) if s.id in cited]
-    return TimelinePage(row.slug, row.title, row.description, row.version, entries, cards,
-                        sources)
+    entries = [await _card(view, entry, sources) for entry in await all_entries(view)]
+    listed = cited((r for e in entries for r in e.reports), sources)
+    records = None if records_at is None else await records_at(view.moment)
+    return TimelinePage(row.slug, row.title, row.description, row.version, entries,
+                        [_source_card(s, records) for s in listed], sources,
+                        None if records is None else wording.track_record_note(view.moment))
 
 
-async def _all_entries(view: TimelineView) -> list[EntryRow]:
+def records_of(services: Services) -> RecordsAt:
+    """The services' track records at a moment, as ``present`` asks for them."""
+    async def at(moment: Moment) -> dict[str, SourceRecord]:
+        return await track_records(services.read_model, services.histories.get, moment)
+    return at
+
+
+def cited(reports: Iterable[ReportRow], sources: Mapping[str, SourceRow]) -> list[SourceRow]:
+    """The sources the reports name, as their source or as their origin (``via``), by name
+    then id."""
+    named: set[str] = set()
+    for report in reports:
+        named.add(report.source)
+        if report.via:
+            named.add(report.via)
+    return sorted((sources[s] for s in named if s in sources),
+                  key=lambda s: (s.name.lower(), s.id))
+
+
+def _source_card(source: SourceRow,
+                 records: Mapping[str, SourceRecord] | None) -> SourceCard:
+    record = None if records is None else \
+        wording.track_record(records.get(source.id, NO_RECORD).total)
+    return SourceCard(source.id, source.name, source.kind, source.reliability,
+                      source.grade_note, source.url, record)
+
+
+async def all_entries(view: TimelineView) -> list[EntryRow]:
     rows: list[EntryRow] = []
     after = None
     while True:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from events.as_of import Axis, Moment
+from events.track_records import TrackRecord
 from events.values import Count, Flag, Place, Precision, TimeSpan, Value, time_bounds
 
 SEPARATOR = " · "
@@ -249,3 +251,43 @@ def headline(attribute: str, best: Value, *, low: int | None = None,
         return Headline(f"{number(best.best)} {name}", [], count_range(low, high, high_open),
                         disputed)
     return Headline(f"{name}: {words(best)}", alternatives(best, others), None, disputed)
+
+
+# -- a source's track record --------------------------------------------------------------
+
+def report_count(n: int) -> str:
+    """"1 report", "12 reports", "1,200 reports"."""
+    return f"{number(n)} report" + ("" if n == 1 else "s")
+
+
+def track_record(record: TrackRecord) -> str:
+    """A source's record in one line: its reports always, then only what happened to some
+    of them, and who cites it: "12 reports · 1 retracted · 2 outweighed · cited by 3
+    reports", "0 reports · cited by 2 reports"."""
+    fared = [(record.retracted, "retracted"), (record.corrected, "corrected"),
+             (record.outweighed, "outweighed"), (record.upheld, "upheld")]
+    parts = [report_count(record.reports)] + [f"{number(n)} {what}" for n, what in fared if n]
+    if record.cited:
+        parts.append(f"cited by {report_count(record.cited)}")
+    return SEPARATOR.join(parts)
+
+
+def instant(moment: datetime) -> str:
+    """A moment to the minute, in UTC: "14 February 2018, 09:30 UTC"."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M} UTC"
+
+
+def track_record_note(moment: Moment) -> str:
+    """What a record line counts, and when: "… on every timeline, as of now: …"."""
+    if moment.as_of is None:
+        when_read = "now"
+    else:
+        clock = "when reports were made" if moment.axis is Axis.REPORTED \
+            else "when Chronicle recorded them"
+        when_read = f"{instant(moment.as_of)} (by {clock})"
+    return (f"How this source's reports have fared on every timeline, as of {when_read}: "
+            "the reports it made, how many were retracted, corrected, outweighed by the "
+            "best-known value or upheld by another source, and how many reports by others "
+            "cite it.")

@@ -1,11 +1,11 @@
 """How the embed words facts (api/embed/wording.py): separators, ranges, open tops, times
-with the other times reported."""
+with the other times reported, and a source's track record."""
 
 from __future__ import annotations
 
 import locale
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -16,13 +16,19 @@ from api.embed.wording import (
     count_words,
     day_month_year,
     headline,
+    instant,
     label,
     number,
+    report_count,
     time_alternatives,
+    track_record,
+    track_record_note,
     when,
     when_beside,
     words,
 )
+from events.as_of import Axis, Moment
+from events.track_records import TrackRecord
 from events.values import Count, Flag, Place, Precision, Text, TimeSpan
 
 pytestmark = pytest.mark.unit
@@ -238,3 +244,43 @@ def test_each_other_time_is_named_once_in_order() -> None:
               TimeSpan("2018", Precision.YEAR)]
     assert time_alternatives(best, others) == ["11 February", "9 February"]
     assert time_alternatives(best, [best]) == []
+
+
+# -- a source's track record --------------------------------------------------------------
+
+@pytest.mark.parametrize(("n", "shown"), [(0, "0 reports"), (1, "1 report"),
+                                         (2, "2 reports"), (1200, "1,200 reports")])
+def test_a_report_count_is_singular_only_for_one(n: int, shown: str) -> None:
+    assert report_count(n) == shown
+
+
+@pytest.mark.parametrize(("record", "shown"), [
+    (TrackRecord(), "0 reports"),
+    (TrackRecord(reports=1), "1 report"),
+    (TrackRecord(reports=12, retracted=1, outweighed=2), "12 reports · 1 retracted · 2 outweighed"),
+    (TrackRecord(reports=3, retracted=1, corrected=2, outweighed=1, upheld=1, cited=1),
+     "3 reports · 1 retracted · 2 corrected · 1 outweighed · 1 upheld · cited by 1 report"),
+    (TrackRecord(cited=2), "0 reports · cited by 2 reports"),
+    (TrackRecord(reports=2, upheld=2, cited=1500), "2 reports · 2 upheld · cited by 1,500 reports"),
+])
+def test_a_track_record_names_its_reports_then_only_what_happened(
+        record: TrackRecord, shown: str) -> None:
+    assert track_record(record) == shown
+
+
+def test_an_instant_is_said_in_utc_to_the_minute_in_english(other_locale: str) -> None:
+    assert instant(datetime(2018, 2, 14, 9, 30, 59, tzinfo=UTC)) == "14 February 2018, 09:30 UTC"
+    plus_two = timezone(timedelta(hours=2))
+    assert instant(datetime(2018, 3, 1, 1, 5, tzinfo=plus_two)) == "28 February 2018, 23:05 UTC"
+
+
+def test_the_track_record_note_says_what_is_counted_and_when() -> None:
+    now = track_record_note(Moment())
+    assert now.startswith("How this source's reports have fared on every timeline, as of now:")
+    assert all(word in now for word in ("retracted", "corrected", "outweighed", "upheld",
+                                        "cite"))
+    then = datetime(2018, 2, 14, tzinfo=UTC)
+    recorded = track_record_note(Moment(then, Axis.RECORDED))
+    reported = track_record_note(Moment(then, Axis.REPORTED))
+    assert "as of 14 February 2018, 00:00 UTC (by when Chronicle recorded them)" in recorded
+    assert "as of 14 February 2018, 00:00 UTC (by when reports were made)" in reported
