@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.chain import GENESIS_HASH, Envelope
 from events.errors import StoreUnavailable, refuse_bad_text
+from events.merkle import Frontier, Node
 from events.ports import (
     Applied,
     EventFilter,
@@ -31,6 +32,7 @@ from events.ports import (
     Projection,
     StreamStates,
 )
+from events.postgres.merkle_tree import TreeTip, catch_up, node_columns
 
 # pg_advisory_xact_lock key for appends: the bytes of "chronicl".
 APPEND_LOCK_KEY = 0x6368726F6E69636C
@@ -83,7 +85,11 @@ _INSERT_EVENTS = (
     f"actor, idempotency_key, prev_hash, hash FROM ({_UNNEST_EVENTS}) AS batch")
 _INSERT_KEYS = ("INSERT INTO idempotency_keys (key, fingerprint, position) "
                 "SELECT * FROM unnest($12::text[], $13::text[], $14::bigint[])")
-_INSERT_EVENTS_AND_KEYS = f"WITH appended AS ({_INSERT_EVENTS}) {_INSERT_KEYS}"
+_INSERT_NODES = ("INSERT INTO merkle_nodes (level, idx, hash) "
+                 "SELECT * FROM unnest($15::smallint[], $16::bigint[], $17::bytea[])")
+# The events, the tree nodes they complete (events/postgres/merkle_tree.py) and the keys.
+_INSERT_EVENTS_AND_KEYS = (f"WITH appended AS ({_INSERT_EVENTS}), "
+                           f"grown AS ({_INSERT_NODES}) {_INSERT_KEYS}")
 _INSERT_KEYS_ONLY = ("INSERT INTO idempotency_keys (key, fingerprint, position) "
                      "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])")
 
@@ -164,9 +170,11 @@ def is_unavailable(error: BaseException) -> bool:
 
 class PostgresAppendSession:
     def __init__(self, connection: AsyncConnection,
-                 projection: Projection[AsyncConnection] | None = None) -> None:
+                 projection: Projection[AsyncConnection] | None = None,
+                 tree: TreeTip | None = None) -> None:
         self.connection = connection
         self.projection = projection
+        self.tree = TreeTip() if tree is None else tree
         self._driver: asyncpg.Connection | None = None
 
     async def _in_transaction(self) -> asyncpg.Connection:
@@ -179,6 +187,10 @@ class PostgresAppendSession:
                 raise RuntimeError("the append session's transaction is not open")
             self._driver = driver
         return self._driver
+
+    async def driver(self) -> asyncpg.Connection:
+        """The driver's connection inside the append's transaction (after ``head``)."""
+        return await self._in_transaction()
 
     async def head(self) -> Head:
         await self.connection.execute(_LOCK, {"timeout": LOCK_TIMEOUT, "key": APPEND_LOCK_KEY})
@@ -210,14 +222,29 @@ class PostgresAppendSession:
         driver = await self._in_transaction()
         key_columns = [[k.key for k in keys], [k.fingerprint for k in keys],
                        [k.position for k in keys]]
+        nodes: list[tuple[Node, bytes]] = []
+        if envelopes:
+            frontier = await self._frontier(driver, envelopes[0])
+            # Kept before the commit: an append that does not commit leaves a frontier no
+            # later append follows (TreeTip.follows), so it is read back then.
+            self.tree.frontier, nodes = frontier.append([e.hash for e in envelopes])
         if len(envelopes) >= COPY_FROM:
             await copy_rows(self.connection, "events", _COLUMNS.split(", "),
                             [_record(e) for e in envelopes])
+            await copy_rows(self.connection, "merkle_nodes", ("level", "idx", "hash"),
+                            [(level, index, digest) for (level, index), digest in nodes])
         elif envelopes:
-            await driver.execute(_INSERT_EVENTS_AND_KEYS, *_columns(envelopes), *key_columns)
+            await driver.execute(_INSERT_EVENTS_AND_KEYS, *_columns(envelopes), *key_columns,
+                                 *node_columns(nodes))
             return
         if keys:
             await driver.execute(_INSERT_KEYS_ONLY, *key_columns)
+
+    async def _frontier(self, driver: asyncpg.Connection, first: Envelope) -> Frontier:
+        """The tree's frontier just before ``first``: this process's own, or read back (and
+        caught up, for a log appended before the tree existed)."""
+        known = self.tree.follows(first)
+        return known if known is not None else await catch_up(driver, first.position - 1)
 
     async def project(self, batch: Sequence[Applied], states: StreamStates) -> None:
         if self.projection is not None:
@@ -229,12 +256,13 @@ class PostgresEventStore:
                  projection: Projection[AsyncConnection] | None = None) -> None:
         self.engine = engine
         self.projection = projection
+        self.tree = TreeTip()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[PostgresAppendSession]:
         try:
             async with self.engine.begin() as connection:
-                yield PostgresAppendSession(connection, self.projection)
+                yield PostgresAppendSession(connection, self.projection, self.tree)
         except Exception as e:
             if is_unavailable(e):
                 raise StoreUnavailable("the event store is unavailable; nothing was stored, "

@@ -14,10 +14,12 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -156,6 +158,29 @@ checkpoints = Table(
     Column("projection", Text, primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
+
+# The log as an RFC 6962 Merkle tree: every perfect subtree, (level, idx) covering leaves
+# idx·2^level .. (idx+1)·2^level - 1 (events/merkle.py), and the signed checkpoints of it
+# (C2SP signed notes). Append-only, like the log (migration 0010).
+merkle_nodes = Table(
+    "merkle_nodes", metadata,
+    Column("level", SmallInteger, primary_key=True),
+    Column("idx", BigInteger, primary_key=True),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+log_checkpoints = Table(
+    "log_checkpoints", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("key_name", Text, nullable=False),
+    Column("key_id", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False,
+           server_default=text("clock_timestamp()")),
+)
+Index("log_checkpoints_by_size", log_checkpoints.c.tree_size)
 
 # --- what the API keeps beside the log ---------------------------------------------------
 
