@@ -29,6 +29,16 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything ``create_app`` needs. ``database_url`` None means the embedded server."""
@@ -56,6 +66,13 @@ class Settings:
     embed_frame_ancestors: tuple[str, ...] = ("*",)
     public_url: str | None = None
     demo: bool = False
+    # Checkpoints (events/checkpoints.py): the Ed25519 signer key text (None: a key generated
+    # once in data_dir; a secret, so out of repr), the log's name in them (None: from
+    # public_url), and how often they are signed.
+    signer_key: str | None = field(default=None, repr=False)
+    log_origin: str | None = None
+    checkpoint_every_events: int = 1000
+    checkpoint_every_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -86,6 +103,10 @@ class Settings:
                 "CHRONICLE_EMBED_FRAME_ANCESTORS", "*").split()),
             "public_url": os.environ.get("CHRONICLE_PUBLIC_URL") or None,
             "demo": _flag("CHRONICLE_DEMO", False),
+            "signer_key": os.environ.get("CHRONICLE_SIGNER_KEY") or None,
+            "log_origin": os.environ.get("CHRONICLE_LOG_ORIGIN") or None,
+            "checkpoint_every_events": _int("CHRONICLE_CHECKPOINT_EVERY_EVENTS", 1000),
+            "checkpoint_every_seconds": _float("CHRONICLE_CHECKPOINT_EVERY_SECONDS", 60.0),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

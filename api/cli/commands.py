@@ -1,4 +1,4 @@
-"""The ``chronicle`` command: serve, db upgrade, import, token create."""
+"""The ``chronicle`` command: serve, db upgrade, import, token create, keys generate."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ documents_app = typer.Typer(help="Trusted GraphQL documents (persisted operation
                             no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+keys_app = typer.Typer(help="Keys that sign the log's checkpoints.", no_args_is_help=True)
 app.add_typer(documents_app, name="documents")
+app.add_typer(keys_app, name="keys")
 
 
 def _with_services(work: Callable[..., Awaitable[T]]) -> T:
@@ -250,6 +252,22 @@ def documents_register(manifest: Annotated[Path, typer.Argument(
     except DomainError as e:
         raise _fail(f"{manifest}: {e.message}") from None
     typer.echo(f"{len(documents)} documents registered ({added} new)")
+
+
+@keys_app.command("generate")
+def keys_generate(name: Annotated[str, typer.Argument(
+        help="The key's name: the log's origin, such as news.example/chronicle.")]) -> None:
+    """Print a new Ed25519 signer key, then its verifier key (C2SP signed-note format)."""
+    from api.services.signed_notes import NoteError, generate
+
+    try:
+        signer = generate(name)
+    except NoteError as e:
+        raise _fail(str(e)) from None
+    typer.echo("The first line is secret: set it as CHRONICLE_SIGNER_KEY. The second is the "
+               "verifier key auditors keep to check checkpoints.", err=True)
+    typer.echo(signer.text())
+    typer.echo(signer.verifier().text())
 
 
 def main() -> None:

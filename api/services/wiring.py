@@ -14,6 +14,8 @@ from api.services.intake import CommandIntake
 from api.services.live import TimelineChanges
 from api.services.metrics import Metrics
 from api.services.rate_limit import WriteLimiter
+from api.services.signing_key import load_signer, log_origin
+from api.services.transparency import Transparency
 from api.settings import Settings
 from events.appender import Appender
 from events.postgres.log_feed import LogFeed
@@ -37,6 +39,7 @@ class Services:
     documents: Documents
     metrics: Metrics
     writes: WriteLimiter
+    transparency: Transparency
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
@@ -52,12 +55,19 @@ class Services:
                    histories=HistoryCache(store), feed=feed,
                    changes=TimelineChanges(feed, read_model), documents=Documents(engine),
                    metrics=metrics,
-                   writes=writes)
+                   writes=writes,
+                   transparency=Transparency(
+                       store, load_signer(settings), log_origin(settings),
+                       every_events=settings.checkpoint_every_events,
+                       every_seconds=settings.checkpoint_every_seconds))
 
     async def start(self) -> None:
         await self.feed.start()
+        await self.transparency.catch_up()
+        self.transparency.start(self.feed)
 
     async def close(self) -> None:
+        await self.transparency.close()
         await self.histories.close()  # histories being written down finish first
         await self.changes.close()
         await self.feed.close()
