@@ -12,6 +12,7 @@ from events.chain import Envelope
 from events.errors import Conflict
 from events.ports import Applied, IdempotencyRecord
 from events.postgres.facts import FactWriter
+from events.postgres.merkle_tree import catch_up
 from events.postgres.projection import PROJECTION_NAME, PostgresProjection
 from events.postgres.store import APPEND_LOCK_KEY, PostgresAppendSession, PostgresEventStore
 from events.reducer import SourceState, Stamp, StreamState, TimelineState, new_state
@@ -127,6 +128,8 @@ async def replay_read_model(store: PostgresEventStore,
                     for statement in _swap(table):
                         await connection.execute(text(statement))
                 await connection.execute(text(f"DROP SCHEMA {REBUILD_SCHEMA} CASCADE"))
+                # The log's tree is not the read model's (it only grows): add what it lacks.
+                await catch_up(await session.driver(), position)
         finally:
             await guard.execute(text("SELECT pg_advisory_unlock(:key)"),
                                 {"key": REPLAY_LOCK_KEY})

@@ -20,6 +20,7 @@ from events.commands import CreateTimeline, OpenEntry
 from events.merkle import Frontier, Node
 from events.postgres.merkle_tree import MerkleTree
 from events.postgres.projection import PostgresProjection
+from events.postgres.rebuild import replay_read_model
 from events.postgres.store import PostgresEventStore
 from tests.databases import Databases
 from tests.rfc6962 import mth
@@ -154,3 +155,17 @@ async def test_a_restored_log_has_the_same_tree(engine: AsyncEngine, databases: 
         await assert_tree_matches_the_log(other)
     finally:
         await other.dispose()
+
+
+async def test_a_replay_of_the_read_model_catches_the_tree_up(engine: AsyncEngine) -> None:
+    writer = appender(engine)
+    try:
+        await timeline_and_entries(writer, "one", 30)
+    finally:
+        await writer.close()
+    async with engine.begin() as connection:  # as the log was before migration 0010
+        await connection.execute(text("ALTER TABLE merkle_nodes DISABLE TRIGGER USER"))
+        await connection.execute(text("DELETE FROM merkle_nodes"))
+        await connection.execute(text("ALTER TABLE merkle_nodes ENABLE TRIGGER USER"))
+    await replay_read_model(PostgresEventStore(engine, PostgresProjection()))
+    await assert_tree_matches_the_log(engine)
