@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from events.as_of import Axis
 from events.history_reported import micros
+from events.reducer import ReportState
+from events.rows import FactRow
 from events.track_records import Records, TrackRecord, fact_record, roles
 
 if TYPE_CHECKING:
@@ -72,10 +74,9 @@ def _at_position(history: TimelineHistory, position: int) -> Records:
             share = by_touch.get(touch)
             if share is None:
                 # The fact's reports and members stand still between two of its touches.
-                reports = history.reports_at(key, touch, history.survivors_at(touch))
-                row = history.recorded_row(key, touch)
-                share = by_touch[touch] = fact_record(
-                    reports, roles(None if row is None else row.document))
+                share = by_touch[touch] = _share(
+                    history.reports_at(key, touch, history.survivors_at(touch)),
+                    history.recorded_row(key, touch))
             shares.append(share)
     return kept.keep_sum((Axis.RECORDED, position), summed(shares))
 
@@ -97,12 +98,15 @@ def _at_reported(history: TimelineHistory, moment: datetime) -> Records:
             by_moment = clock.records.setdefault(key, {})
             share = by_moment.get(since)
             if share is None:
-                row = clock.row(key, since)
-                share = by_moment[since] = fact_record(
-                    clock.reports_at(key, since),
-                    roles(None if row is None else row.document))
+                share = by_moment[since] = _share(clock.reports_at(key, since),
+                                                  clock.row(key, since))
             shares.append(share)
     return kept.keep_sum(epoch, summed(shares))
+
+
+def _share(reports: list[ReportState], row: FactRow | None) -> Records:
+    """What one version of a fact adds: its reports then, their roles in it then."""
+    return fact_record(reports, roles(None if row is None else row.document))
 
 
 def summed(shares: list[Records]) -> Records:

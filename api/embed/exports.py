@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from api.embed.presenter import EntryCard, TimelinePage, present, words
-from api.embed.reading import ReadRefused, read_view, services_of
+from api.embed.reading import services_of, view_or_refusal
 from events.as_of import Axis, Folded, Moment, replay
 from events.chain import Envelope
 from events.policy import Fact
@@ -68,10 +68,9 @@ _FINENESS = [Precision.YEAR, Precision.MONTH, Precision.DAY, Precision.HOUR,
 
 async def _page(request: Request) -> TimelinePage | Response:
     slug = request.path_params["slug"]
-    try:
-        view = await read_view(request, slug)
-    except ReadRefused as e:
-        return PlainTextResponse(e.message, status_code=e.status)
+    view = await view_or_refusal(request, slug)
+    if isinstance(view, Response):
+        return view
     page = await present(view)
     if page is None:
         return PlainTextResponse(f"no timeline {slug!r}", status_code=404)
@@ -87,10 +86,9 @@ async def timelinejs_export(request: Request) -> Response:
 
 async def csv_export(request: Request) -> Response:
     slug = request.path_params["slug"]
-    try:
-        view = await read_view(request, slug)
-    except ReadRefused as e:
-        return PlainTextResponse(e.message, status_code=e.status)
+    view = await view_or_refusal(request, slug)
+    if isinstance(view, Response):
+        return view
     moment = view.moment
     envelopes = await services_of(request).store.read_timeline_world(
         slug, recorded_until=moment.as_of if moment.axis is Axis.RECORDED else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
 from api.services.auth import bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
@@ -71,3 +72,11 @@ async def read_view(request: Request, slug: str) -> TimelineView:
         raise ReadRefused(400, e.message) from None
     return SnapshotView(await services.histories.get(slug), services.store, moment,
                         Axis(raw_axis))
+
+
+async def view_or_refusal(request: Request, slug: str) -> TimelineView | Response:
+    """``read_view``, or the plain-text answer to a read refused (for exports)."""
+    try:
+        return await read_view(request, slug)
+    except ReadRefused as e:
+        return PlainTextResponse(e.message, status_code=e.status)

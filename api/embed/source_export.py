@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from api.embed.presenter import all_entries, cited, records_of
-from api.embed.reading import ReadRefused, read_view, services_of
+from api.embed.reading import services_of, view_or_refusal
 from api.services.reading import TimelineView
 from api.services.track_records import NO_RECORD, SourceRecord
 from events.rows import ReportRow, SourceRow
@@ -38,10 +38,9 @@ Row = dict[str, str | int]
 
 async def sources_csv_export(request: Request) -> Response:
     slug = request.path_params["slug"]
-    try:
-        view = await read_view(request, slug)
-    except ReadRefused as e:
-        return PlainTextResponse(e.message, status_code=e.status)
+    view = await view_or_refusal(request, slug)
+    if isinstance(view, Response):
+        return view
     if await view.row() is None:
         return PlainTextResponse(f"no timeline {slug!r}", status_code=404)
     sources = cited(await _reports(view), await view.sources())

@@ -61,6 +61,14 @@ async def assert_tree_matches_the_log(engine: AsyncEngine) -> None:
         assert await tree.root(size) == mth(leaves[:size]), size
 
 
+async def forget_the_tree(engine: AsyncEngine) -> None:
+    """The log as it was before migration 0010: no tree (a superuser may)."""
+    async with engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE merkle_nodes DISABLE TRIGGER USER"))
+        await connection.execute(text("DELETE FROM merkle_nodes"))
+        await connection.execute(text("ALTER TABLE merkle_nodes ENABLE TRIGGER USER"))
+
+
 async def timeline_and_entries(appender: Appender, slug: str, count: int) -> None:
     await appender.submit(CreateTimeline(slug, slug.title()), actor="desk")
     await asyncio.gather(*(appender.submit(OpenEntry(slug, id=f"e{i}", title=f"Entry {i}"),
@@ -114,10 +122,7 @@ async def test_a_log_appended_before_the_tree_existed_is_caught_up_by_the_next_a
         await timeline_and_entries(writer, "one", 20)
     finally:
         await writer.close()
-    async with engine.begin() as connection:  # as the log was before migration 0010
-        await connection.execute(text("ALTER TABLE merkle_nodes DISABLE TRIGGER USER"))
-        await connection.execute(text("DELETE FROM merkle_nodes"))
-        await connection.execute(text("ALTER TABLE merkle_nodes ENABLE TRIGGER USER"))
+    await forget_the_tree(engine)
     writer = appender(engine)
     try:
         await timeline_and_entries(writer, "two", 2)
@@ -163,9 +168,6 @@ async def test_a_replay_of_the_read_model_catches_the_tree_up(engine: AsyncEngin
         await timeline_and_entries(writer, "one", 30)
     finally:
         await writer.close()
-    async with engine.begin() as connection:  # as the log was before migration 0010
-        await connection.execute(text("ALTER TABLE merkle_nodes DISABLE TRIGGER USER"))
-        await connection.execute(text("DELETE FROM merkle_nodes"))
-        await connection.execute(text("ALTER TABLE merkle_nodes ENABLE TRIGGER USER"))
+    await forget_the_tree(engine)
     await replay_read_model(PostgresEventStore(engine, PostgresProjection()))
     await assert_tree_matches_the_log(engine)
