@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.database import create_engine, upgrade
+from api.embed.checkpoint import checkpoint
 from api.embed.exports import csv_export, timelinejs_export
 from api.embed.live import live
 from api.embed.oembed import oembed
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/export/{slug}.csv", csv_export),
         Route("/export/{slug}/sources.csv", sources_csv_export),
         Route("/export/{slug}/timelinejs.json", timelinejs_export),
+        Route("/checkpoint", checkpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found},
                      middleware=middleware(settings))

@@ -3,7 +3,9 @@
 A tag stands for what the answer depends on, read before executing: a commit during the
 execution can only make the tag older than the body, never newer. A cacheable timeline read
 is tagged by its response-cache key; anything else a read can show comes from the log, so
-the log's head stands for it.
+the log's head stands for it, with one exception: checkpoints are signed while the log stands
+still (on demand, or by the signer catching up), so a read that may show one or choose a
+tree size by one is tagged by the latest checkpoint too.
 """
 
 from __future__ import annotations
@@ -33,12 +35,27 @@ def log_key(head: int, query: str | None, operation_name: str | None,
             json.dumps(variables or {}, sort_keys=True, default=str))
 
 
+# The fields whose answers move with the checkpoints signed (api/graphql/transparency_queries.py).
+CHECKPOINT_FIELDS = ("checkpoint", "inclusionProof", "consistencyProof")
+
+
+def reads_checkpoints(query: str | None) -> bool:
+    """Whether the document may select a field whose answer moves with the checkpoints
+    signed: a document spells out the name of every field it selects (aliases only add
+    names), so a document without these names selects none of them."""
+    return query is not None and any(name in query for name in CHECKPOINT_FIELDS)
+
+
 async def read_entity_tag(context: Context, key: Any, request_data: GraphQLRequestData,
                           media: str) -> str:
-    """The tag of a GET answer: by its response-cache key, or else by the log's head."""
+    """The tag of a GET answer: by its response-cache key, or else by the log's head (and
+    the latest checkpoint, for a read that may show checkpoints)."""
     if key is None:
         key = log_key(await context.services.store.head_position(), request_data.query,
                       request_data.operation_name, request_data.variables)
+        if reads_checkpoints(request_data.query):
+            latest = await context.services.transparency.checkpoints.latest()
+            key = (*key, None if latest is None else latest.id)
     return entity_tag(key, media)
 
 

@@ -58,7 +58,10 @@ def event_position(cursor: str) -> int:
         kind, _, position = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         if kind != "event":
             raise ValueError(kind)
-        return int(position)
+        found = int(position)
+        if not 0 <= found < 2**63:  # PostgreSQL's bigint
+            raise ValueError(position)
+        return found
     except (ValueError, UnicodeDecodeError) as e:
         raise BadInput("after is not a cursor this API gave out", field="after") from e
 

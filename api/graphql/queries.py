@@ -11,6 +11,7 @@ from api.graphql.access import require_reader
 from api.graphql.log_queries import LogQuery
 from api.graphql.node_query import NodeQuery
 from api.graphql.source_types import Source
+from api.graphql.transparency_queries import TransparencyQuery
 from api.graphql.types import Fact, FactChange, ReportChange, Timeline
 from api.services.reading import PresentView, SnapshotView
 from events.as_of import Axis
@@ -33,7 +34,7 @@ async def _not_yet_recorded(info: Info, slug: str, as_of: datetime) -> None:
 
 
 @strawberry.type
-class Query(LogQuery, NodeQuery):
+class Query(LogQuery, TransparencyQuery, NodeQuery):
     @strawberry.field
     async def timelines(self, info: Info) -> list[Timeline]:
         await require_reader(info)

@@ -76,6 +76,11 @@ class Transparency:
             return latest
         return await self.checkpoint()
 
+    async def checkpoint_of_size(self, size: int) -> StoredCheckpoint | None:
+        """The checkpoint of exactly ``size`` leaves this key signed, if any: the signed
+        root an auditor checks a proof of that size against."""
+        return await self.checkpoints.of_size(size, self.signer.name, self.signer.key_id)
+
     async def _sign(self, size: int) -> tuple[bytes, str]:
         root = await self.tree.root(size)
         return root, sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)

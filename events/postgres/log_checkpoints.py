@@ -55,6 +55,15 @@ class LogCheckpoints:
                                             params)).first()
         return None if row is None else _stored(row)
 
+    async def of_size(self, size: int, key_name: str, key_id: int) -> StoredCheckpoint | None:
+        """The checkpoint of exactly ``size`` leaves signed by that key, if there is one."""
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(text(
+                f"SELECT {_COLUMNS} FROM log_checkpoints WHERE tree_size = :size "  # noqa: S608
+                "AND key_name = :name AND key_id = :id ORDER BY id DESC LIMIT 1"),
+                {"size": size, "name": key_name, "id": key_id})).first()
+        return None if row is None else _stored(row)
+
     async def page(self, first: int, after: int | None) -> tuple[list[StoredCheckpoint], bool]:
         """Checkpoints newest first, after the one with id ``after``; and whether more
         follow."""

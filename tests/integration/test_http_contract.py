@@ -4,6 +4,7 @@ and a bounded number of SQL queries per read."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -78,6 +79,12 @@ async def test_the_largest_page_is_a_setting(api: Api, strict: Api) -> None:
     assert code(refused) == "BAD_INPUT"
     assert refused["errors"][0]["extensions"]["field"] == "first"
     assert code(await api.post("{ events(first: 501) { nodes { position } } }")) == "BAD_INPUT"
+
+
+async def test_a_log_cursor_past_any_position_is_bad_input(api: Api) -> None:
+    too_far = base64.urlsafe_b64encode(f"event:{2**63}".encode()).decode()
+    body = await api.post(f'{{ events(after: "{too_far}") {{ nodes {{ position }} }} }}')
+    assert code(body) == "BAD_INPUT"
 
 
 async def test_introspection_can_be_switched_off(api: Api, strict: Api) -> None:

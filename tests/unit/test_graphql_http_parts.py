@@ -23,6 +23,7 @@ from api.graphql.etags import (
     log_key,
     not_modified,
     read_entity_tag,
+    reads_checkpoints,
     tag_response,
 )
 from api.graphql.negotiation import (
@@ -157,6 +158,38 @@ async def test_a_read_without_a_cache_key_is_tagged_by_the_head_of_the_log() -> 
         entity_tag(log_key(12, "{ a }", None, {"x": 1}), JSON)
     assert await read_entity_tag(context, ("cached",), data, JSON) == \
         entity_tag(("cached",), JSON)
+
+
+@pytest.mark.parametrize(("query", "reads"), [
+    ("{ checkpoint }", True), ("{ latest: checkpoints { nodes { note } } }", True),
+    ("{ inclusionProof(position: 1) { hashes } }", True),
+    ("query($from: Int!) { p: consistencyProof(from: $from) { to } }", True),
+    ("{ events { nodes { hash } } }", False), (None, False)])
+def test_reads_of_checkpoints_are_told_by_the_names_of_their_fields(
+        query: str | None, reads: bool) -> None:
+    assert reads_checkpoints(query) is reads
+
+
+async def test_a_read_that_may_show_checkpoints_is_tagged_by_the_latest_one_too() -> None:
+    latest: list[Any] = [None]
+
+    async def head_position() -> int:
+        return 12
+
+    async def latest_checkpoint() -> Any:
+        return latest[0]
+
+    context: Any = SimpleNamespace(services=SimpleNamespace(
+        store=SimpleNamespace(head_position=head_position),
+        transparency=SimpleNamespace(checkpoints=SimpleNamespace(latest=latest_checkpoint))))
+    data = GraphQLRequestData(query="{ checkpoints { nodes { note } } }", variables=None,
+                              operation_name=None, extensions=None)
+    tags = []
+    for signed in (None, SimpleNamespace(id=4), SimpleNamespace(id=5)):
+        latest[0] = signed
+        tags.append(await read_entity_tag(context, None, data, JSON))
+    assert len(set(tags)) == 3  # the head stood at 12 all along
+    assert entity_tag(log_key(12, data.query, None, None), JSON) not in tags
 
 
 @pytest.mark.parametrize(("private", "cache_control"), [
