@@ -1,4 +1,5 @@
-"""The ``chronicle`` command: serve, db upgrade, import, token create, keys generate."""
+"""The ``chronicle`` command: serve, db upgrade, import, export, restore, replay, verify,
+checkpoint, token create, documents register, keys generate."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.services.wiring import Services
-    from events.chain import ChainCheck
 
 T = TypeVar("T")
 
@@ -205,20 +205,61 @@ def replay() -> None:
 
 
 @app.command("verify")
-def verify() -> None:
-    """Recompute the hash chain; exit 1 naming the first bad position."""
+def verify(against: Annotated[Path | None, typer.Option(
+               "--against", help="A checkpoint kept earlier (chronicle checkpoint, GET "
+                                 "/checkpoint): check that the log still extends it.",
+               dir_okay=False)] = None,
+           key: Annotated[str | None, typer.Option(
+               "--key", help="The verifier key that signed it (default: this "
+                             "deployment's).")] = None) -> None:
+    """Recompute the hash chain and the Merkle tree from the events, check every stored
+    checkpoint against them (and --against's); exit 1 naming what is wrong."""
     from api.cli.progress import progress
-    from api.services.archive import verify_log
+    from api.services.log_audit import Audit, Refused, audit_log, open_against
+    from api.services.signed_notes import NoteError, Verifier
 
-    async def run(services: Services) -> ChainCheck:
+    note = None
+    if against is not None:
+        try:
+            note = against.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as e:
+            raise _fail(f"cannot read {against}: {e}") from None
+    try:
+        verifier = None if key is None else Verifier.from_text(key.strip())
+    except NoteError as e:
+        raise _fail(f"--key is not a verifier key: {e}") from None
+
+    async def run(services: Services) -> Audit:
+        transparency = services.transparency
+        checkpoint = None if note is None else open_against(
+            note, transparency.signer.verifier() if verifier is None else verifier,
+            transparency.origin)
         with progress("verifying", await services.store.head_position()) as advance:
-            return await verify_log(services.store, on_progress=advance)
+            return await audit_log(transparency, checkpoint, on_progress=advance)
 
-    check = _with_services(run)
-    if not check.ok:
-        raise _fail(f"the log is broken at position {check.first_bad_position} "
-                    f"({check.checked} events checked)")
-    typer.echo(f"the log verifies: {check.checked} events, hash chain intact")
+    try:
+        audit = _with_services(run)
+    except Refused as e:
+        raise _fail(f"{against}: {e}") from None
+    for finding in audit.findings:
+        if finding.ok:
+            typer.echo(finding.message)
+        else:
+            typer.secho(finding.message, err=True, fg=typer.colors.RED)
+    if not audit.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint if the log grew past the latest, and print the latest (a C2SP
+    signed note: keep it, and check the log against it later with verify --against)."""
+
+    async def run(services: Services) -> str:
+        await services.transparency.catch_up()
+        return (await services.transparency.checkpoint()).note
+
+    typer.echo(_with_services(run), nl=False)
 
 
 @token_app.command("create")
