@@ -23,6 +23,7 @@ from api.embed.live import live
 from api.embed.oembed import oembed
 from api.embed.pages import embed, home
 from api.embed.source_export import sources_csv_export
+from api.embed.tiles import tile
 from api.graphql import ide
 from api.graphql.view import ChronicleGraphQL, ServicesHolder
 from api.http.body_limit import BodyLimit
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/export/{slug}/sources.csv", sources_csv_export),
         Route("/export/{slug}/timelinejs.json", timelinejs_export),
         Route("/checkpoint", checkpoint),
+        Route("/tile/{path:path}", tile),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found},
                      middleware=middleware(settings))

@@ -23,6 +23,7 @@ from events.postgres.log_checkpoints import LogCheckpoints, StoredCheckpoint
 from events.postgres.log_feed import LogFeed
 from events.postgres.merkle_tree import MerkleTree, catch_up
 from events.postgres.store import PostgresEventStore
+from events.tiles import Tile, bundle
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,18 @@ class Transparency:
     async def _sign(self, size: int) -> tuple[bytes, str]:
         root = await self.tree.root(size)
         return root, sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+
+    # -- tiles (C2SP tlog-tiles) -------------------------------------------------------------
+
+    async def tile(self, tile: Tile) -> bytes | None:
+        """A tile's bytes, or None while the tree is too small to hold it (immutable once
+        it exists: its hashes are perfect subtrees, which never change)."""
+        if await self.tree.size() < tile.leaves_needed():
+            return None
+        if tile.level is None:
+            return bundle(await self.tree.leaf_data(tile.first(), tile.width))
+        hashes = await self.tree.nodes_at(tile.tree_level(), tile.first(), tile.width)
+        return b"".join(hashes) if len(hashes) == tile.width else None
 
     # -- proofs -----------------------------------------------------------------------------
 

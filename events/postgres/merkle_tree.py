@@ -30,6 +30,8 @@ from events.merkle import (
 _NODES = ("SELECT level, idx, hash FROM merkle_nodes "
           "WHERE (level, idx) IN (SELECT * FROM unnest($1::smallint[], $2::bigint[]))")
 _LEAVES = "SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 0"
+_LEVEL_RANGE = ("SELECT hash FROM merkle_nodes WHERE level = $1 AND idx BETWEEN $2 AND $3 "
+                "ORDER BY idx")
 _HASHES_AFTER = "SELECT hash FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 _LAST_HASH = "SELECT hash FROM events WHERE position = $1"
 INSERT_NODES = ("INSERT INTO merkle_nodes (level, idx, hash) "
@@ -121,6 +123,18 @@ class MerkleTree:
 
     async def consistency_proof(self, old: int, new: int) -> list[bytes]:
         return await self._hashes(consistency_ranges(old, new), new)
+
+    async def nodes_at(self, level: int, first: int, count: int) -> list[bytes]:
+        """The kept nodes ``first`` .. ``first + count - 1`` of one level, those there are."""
+        async with self._driver() as driver:
+            rows = await driver.fetch(_LEVEL_RANGE, level, first, first + count - 1)
+        return [bytes(row["hash"]) for row in rows]
+
+    async def leaf_data(self, first: int, count: int) -> list[bytes]:
+        """The data of leaves ``first`` .. ``first + count - 1``: their events' hashes."""
+        async with self._driver() as driver:
+            rows = await driver.fetch(_HASHES_AFTER, first, count)
+        return [bytes.fromhex(row["hash"].strip()) for row in rows]
 
     async def _hashes(self, ranges: Sequence[Range], size: int) -> list[bytes]:
         async with self._driver() as driver:
