@@ -145,7 +145,8 @@ def middleware(settings: Settings) -> list[Middleware]:
     if settings.cors_origins:
         stack.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                 allow_methods=["GET", "POST", "OPTIONS"],
-                                allow_headers=["authorization", "content-type", "accept"],
-                                expose_headers=["etag"], max_age=600))
+                                allow_headers=["authorization", "content-type", "accept",
+                                               "chronicle-min-position"],
+                                expose_headers=["etag", "chronicle-position"], max_age=600))
     stack.append(Middleware(BodyLimit, max_bytes=settings.max_body_bytes))
     return stack

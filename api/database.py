@@ -10,7 +10,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import migrations
@@ -55,6 +55,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # Fact documents are decoded on every uncached read; orjson does it several times faster.
     return create_async_engine(database_url(settings), pool_size=settings.pool_size,
                                max_overflow=settings.pool_size, json_deserializer=orjson.loads)
+
+
+def create_replica_engine(url: str, settings: Settings) -> AsyncEngine:
+    """A standby's engine (api/services/replicas.py): like the primary's, except that a
+    standby that is down must be noticed in a second, not after the driver's minute, and
+    connections it dropped while restarting are replaced before they are used."""
+    return create_async_engine(async_url(url), pool_size=settings.pool_size,
+                               max_overflow=settings.pool_size, json_deserializer=orjson.loads,
+                               pool_pre_ping=True, connect_args={"timeout": 2})
+
+
+def display_url(url: str) -> str:
+    """A URL fit for logs and metrics: host, port and database, no user or password."""
+    parsed = make_url(async_url(url))
+    return f"{parsed.host}:{parsed.port or 5432}/{parsed.database}"
 
 
 def listen_dsn(engine: AsyncEngine) -> str:

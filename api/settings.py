@@ -73,6 +73,13 @@ class Settings:
     log_origin: str | None = None
     checkpoint_every_events: int = 1000
     checkpoint_every_seconds: float = 60.0
+    # Standbys reads may use (api/services/replicas.py): their URLs (secrets: out of repr),
+    # how long a read waits for one to reach its client's position, how far behind the
+    # primary one may be and still serve, and how often each is asked where it is.
+    replica_urls: tuple[str, ...] = field(default=(), repr=False)
+    replica_wait_seconds: float = 0.5
+    replica_max_lag: int = 10_000
+    replica_poll_seconds: float = 0.5
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -107,6 +114,11 @@ class Settings:
             "log_origin": os.environ.get("CHRONICLE_LOG_ORIGIN") or None,
             "checkpoint_every_events": _int("CHRONICLE_CHECKPOINT_EVERY_EVENTS", 1000),
             "checkpoint_every_seconds": _float("CHRONICLE_CHECKPOINT_EVERY_SECONDS", 60.0),
+            "replica_urls": tuple(u.strip() for u in os.environ.get(
+                "CHRONICLE_REPLICA_URLS", "").split(",") if u.strip()),
+            "replica_wait_seconds": _int("CHRONICLE_REPLICA_WAIT_MS", 500) / 1000,
+            "replica_max_lag": _int("CHRONICLE_REPLICA_MAX_LAG", 10_000),
+            "replica_poll_seconds": _int("CHRONICLE_REPLICA_POLL_MS", 500) / 1000,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

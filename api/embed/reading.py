@@ -7,6 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from api.services.auth import bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
+from api.services.replicas import position_asked
 from api.services.wiring import Services
 from events.as_of import Axis
 from events.errors import BadInput, DomainError, refuse_bad_text
@@ -62,7 +63,8 @@ async def read_view(request: Request, slug: str) -> TimelineView:
     services = services_of(request)
     as_of = request.query_params.get("asOf")
     if not as_of:
-        return PresentView(services.read_model, services.store, slug)
+        source = await services.replicas.for_read(_position_asked(request))
+        return PresentView(source.read_model, source.store, slug)
     try:
         moment = parse_instant(as_of, "asOf")
         raw_axis = request.query_params.get("axis", Axis.RECORDED.value)
@@ -80,3 +82,13 @@ async def view_or_refusal(request: Request, slug: str) -> TimelineView | Respons
         return await read_view(request, slug)
     except ReadRefused as e:
         return PlainTextResponse(e.message, status_code=e.status)
+
+
+
+def _position_asked(request: Request) -> int | None:
+    """The least log position the reader must see (``Chronicle-Min-Position``, which the
+    live embed sends when it refreshes after a change)."""
+    try:
+        return position_asked(request.headers.get("chronicle-min-position"))
+    except BadInput as e:
+        raise ReadRefused(400, e.message) from None

@@ -10,6 +10,7 @@ from typing import Any
 from api.graphql.fragments import EntryRenderings
 from api.services.auth import Principal, bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
+from api.services.replicas import LogReader, ReadSource
 from api.services.track_records import SourceRecord, track_records
 from api.services.wiring import Services
 from events.as_of import Axis, Moment
@@ -35,9 +36,24 @@ class Context:
     _track_records: dict[Moment, asyncio.Future[dict[str, SourceRecord]]] = field(
         default_factory=dict)
 
+    # Where this request reads (api/services/replicas.py): a standby for a query the view
+    # routed there, else the primary (mutations, subscriptions).
+    source: ReadSource | None = None
+    # The last position a mutation of this request appended (its answer carries it).
+    appended: int = 0
+
+    @property
+    def read_source(self) -> ReadSource:
+        return self.source or self.services.replicas.primary
+
     @property
     def read_model(self) -> ReadModel:
-        return self.services.read_model
+        return self.read_source.read_model
+
+    @property
+    def read_store(self) -> LogReader:
+        """The log as this request reads it (the primary's store appends)."""
+        return self.read_source.store
 
     async def principal(self) -> Principal | None:
         """The token's principal, None without a token; a bad token raises UNAUTHENTICATED.
@@ -70,7 +86,7 @@ class Context:
                             axis: Axis) -> TimelineView:
         """The timeline now, or as it stood at ``as_of`` on ``axis``."""
         if as_of is None:
-            return PresentView(self.services.read_model, self.services.store, slug)
+            return PresentView(self.read_model, self.read_store, slug)
         moment = parse_instant(as_of, "asOf")
         return SnapshotView(await self.history(slug), self.services.store, moment, axis)
 

@@ -51,7 +51,7 @@ async def read_entity_tag(context: Context, key: Any, request_data: GraphQLReque
     """The tag of a GET answer: by its response-cache key, or else by the log's head (and
     the latest checkpoint, for a read that may show checkpoints)."""
     if key is None:
-        key = log_key(await context.services.store.head_position(), request_data.query,
+        key = log_key(await context.read_store.head_position(), request_data.query,
                       request_data.operation_name, request_data.variables)
         if reads_checkpoints(request_data.query):
             latest = await context.services.transparency.checkpoints.latest()

@@ -78,7 +78,7 @@ class LogQuery:
                                         after=wanted.after, recorded_from=wanted.recorded_from,
                                         recorded_to=wanted.recorded_to)
         start = event_position(after) if after else 0
-        rows = await info.context.services.store.filtered(store_filter, start, first + 1)
+        rows = await info.context.read_store.filtered(store_filter, start, first + 1)
         edges = [EventEdge(cursor=event_cursor(e.position), node=Event.from_envelope(e))
                  for e in rows[:first]]
         return EventConnection(edges=edges, page_info=PageInfo(

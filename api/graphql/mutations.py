@@ -21,7 +21,10 @@ async def append(info: Info, mutation: str, given: Any) -> AppendResult:
     """Authorise, parse and append one command; the shared path of every mutation."""
     principal = require_writer(await info.context.principal())
     intake: CommandIntake = info.context.services.intake
-    return await intake.submit(mutation, inputs.plain(given), actor=principal.name)
+    result = await intake.submit(mutation, inputs.plain(given), actor=principal.name)
+    # The answer names the position, so the client can read its write on any server.
+    info.context.appended = max(info.context.appended, result.envelope.position)
+    return result
 
 
 def _timeline_of(result: AppendResult) -> str:

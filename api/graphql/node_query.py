@@ -33,7 +33,7 @@ class NodeQuery:
 
 async def _event(info: Info, ref: NodeRef) -> Event | None:
     position = int(ref.key[0]) if ref.key and ref.key[0].isdigit() else 0
-    found = await info.context.services.store.read(position - 1, 1) if position else []
+    found = await info.context.read_store.read(position - 1, 1) if position else []
     return Event.from_envelope(found[0]) if found and found[0].position == position else None
 
 

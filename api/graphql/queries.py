@@ -38,9 +38,10 @@ class Query(LogQuery, TransparencyQuery, NodeQuery):
     @strawberry.field
     async def timelines(self, info: Info) -> list[Timeline]:
         await require_reader(info)
-        services = info.context.services
-        return [Timeline.from_row(r, PresentView(services.read_model, services.store, r.slug))
-                for r in await services.read_model.timelines()]
+        context = info.context
+        return [Timeline.from_row(r, PresentView(context.read_model, context.read_store,
+                                                 r.slug))
+                for r in await context.read_model.timelines()]
 
     @strawberry.field(description="One timeline, now or as it stood at `asOf` on `axis`: "
                       "RECORDED (what Chronicle showed then) or REPORTED (what had been "

@@ -151,7 +151,7 @@ async def cache_key(context: Context, query: str | None, operation_name: str | N
         if not isinstance(slug, str) or axis not in (Axis.RECORDED.value, Axis.REPORTED.value):
             return None
         if as_of is None:
-            row = await services.read_model.timeline(slug)
+            row = await context.read_model.timeline(slug)
             depends_on.append((slug, "now", None if row is None else row.version))
             continue
         try:

@@ -27,11 +27,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.graphql import encoding, etags, ide
-from api.graphql.admission import ReadAdmission, Turn
+from api.graphql.admission import ReadAdmission, Turn, is_mutation
 from api.graphql.context import Context
 from api.graphql.fragments import EntryRenderings
 from api.graphql.limits import QueryLimits
 from api.graphql.negotiation import JSON, is_bad_request, media_type
+from api.graphql.positions import MIN_POSITION, POSITION, is_internal, position_asked
 from api.graphql.refusals import Refused, refusal_body, refusal_headers
 from api.graphql.response_cache import (
     EncodedResult,
@@ -129,11 +130,38 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         sub_response.headers["content-type"] = media
         try:
             request_data = await self._admitted(context, request_data)
+            min_position = position_asked(request.headers.get(MIN_POSITION))
         except Refused as e:
             refused = ExecutionResult(data=None, errors=[e.error])
             if is_bad_request(media, refused):
                 sub_response.status_code = 400
             return refused
+        replicas = context.services.replicas
+        writes = is_mutation(request_data.query, operation_name,
+                             context.services.settings.max_tokens)
+        if not writes:
+            context.source = await replicas.for_read(min_position)
+        result = await self._respond(request, request_adapter, sub_response, context,
+                                     root_value, request_data, media)
+        if context.source is not None and not context.source.primary and \
+                any(is_internal(e) for e in result.errors or ()):
+            # The standby may have gone away mid-read: the primary answers instead.
+            await replicas.check_all()
+            context.source = replicas.primary
+            result = await self._respond(request, request_adapter, sub_response, context,
+                                         root_value, request_data, media)
+        if context.appended:
+            result.extensions = {**(result.extensions or {}), "position": context.appended}
+            sub_response.headers[POSITION] = str(context.appended)
+        elif replicas.configured and not writes:
+            sub_response.headers[POSITION] = str(await context.read_source.head())
+        return result
+
+    async def _respond(self, request: Any, request_adapter: Any, sub_response: Any,
+                       context: Context, root_value: None, request_data: Any,
+                       media: str) -> ExecutionResult:
+        """The answer, from the response cache or executed, with its ETag on a GET."""
+        operation_name = request_data.operation_name
         turn = self.admission.turn(request_data.query, operation_name,
                                    context.services.settings.max_tokens)
         async with turn():

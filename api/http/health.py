@@ -6,6 +6,7 @@ unready (503) and come back by themselves once it returns."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -35,4 +36,8 @@ async def readyz(request: Request) -> Response:
               "migrations": "ok" if revision == head else f"at {revision}, not {head}",
               "projection": "ok" if lag == 0 else f"{lag} events behind"}
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    # A standby that is down or behind never makes the process unready: reads go elsewhere.
+    replicas = {"replicas": [asdict(s) for s in services.replicas.lag()]} \
+        if services.replicas.configured else {}
+    return JSONResponse({"ready": ready, **checks, **replicas},
+                        status_code=200 if ready else 503)

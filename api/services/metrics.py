@@ -30,6 +30,15 @@ class Metrics:
         self.lag = Gauge("chronicle_projection_lag_events",
                          "Log positions the read model has not applied yet",
                          registry=self.registry)
+        self.replica_up = Gauge("chronicle_replica_up",
+                                "1 while a standby answers and is close enough to serve reads",
+                                ["replica"], registry=self.registry)
+        self.replica_lag_events = Gauge("chronicle_replica_lag_events",
+                                        "Positions a standby is behind the primary",
+                                        ["replica"], registry=self.registry)
+        self.replica_lag_seconds = Gauge("chronicle_replica_lag_seconds",
+                                         "Seconds since a lagging standby replayed a commit",
+                                         ["replica"], registry=self.registry)
         self.pool_size = Gauge("chronicle_db_pool_size", "Database connections pooled",
                                registry=self.registry)
         self.pool_in_use = Gauge("chronicle_db_pool_in_use",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.database import listen_dsn
+from api.database import create_replica_engine, display_url, listen_dsn
 from api.services.auth import TokenBook
 from api.services.documents import Documents
 from api.services.history_cache import HistoryCache
@@ -14,6 +14,7 @@ from api.services.intake import CommandIntake
 from api.services.live import TimelineChanges
 from api.services.metrics import Metrics
 from api.services.rate_limit import WriteLimiter
+from api.services.replicas import ReadSource, Replicas
 from api.services.signing_key import load_signer, log_origin
 from api.services.transparency import Transparency
 from api.settings import Settings
@@ -40,6 +41,7 @@ class Services:
     metrics: Metrics
     writes: WriteLimiter
     transparency: Transparency
+    replicas: Replicas
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
@@ -59,17 +61,30 @@ class Services:
                    transparency=Transparency(
                        store, load_signer(settings), log_origin(settings),
                        every_events=settings.checkpoint_every_events,
-                       every_seconds=settings.checkpoint_every_seconds))
+                       every_seconds=settings.checkpoint_every_seconds),
+                   replicas=Replicas(
+                       ReadSource("primary", engine, read_model, store, primary=True),
+                       [_standby(url, settings) for url in settings.replica_urls],
+                       primary_head=lambda: feed.head, wait=settings.replica_wait_seconds,
+                       max_lag=settings.replica_max_lag, poll=settings.replica_poll_seconds))
 
     async def start(self) -> None:
         await self.feed.start()
         await self.transparency.catch_up()
         self.transparency.start(self.feed)
+        await self.replicas.check_all()
+        self.replicas.start()
 
     async def close(self) -> None:
         await self.transparency.close()
+        await self.replicas.close()
         await self.histories.close()  # histories being written down finish first
         await self.changes.close()
         await self.feed.close()
         await self.appender.close()
         await self.engine.dispose()
+
+
+def _standby(url: str, settings: Settings) -> ReadSource:
+    engine = create_replica_engine(url, settings)
+    return ReadSource(display_url(url), engine, ReadModel(engine), PostgresEventStore(engine))

@@ -150,8 +150,7 @@ async def test_a_read_without_a_cache_key_is_tagged_by_the_head_of_the_log() -> 
     async def head_position() -> int:
         return 12
 
-    context: Any = SimpleNamespace(services=SimpleNamespace(
-        store=SimpleNamespace(head_position=head_position)))
+    context: Any = SimpleNamespace(read_store=SimpleNamespace(head_position=head_position))
     data = GraphQLRequestData(query="{ a }", variables={"x": 1}, operation_name=None,
                               extensions=None)
     assert await read_entity_tag(context, None, data, JSON) == \
@@ -179,9 +178,10 @@ async def test_a_read_that_may_show_checkpoints_is_tagged_by_the_latest_one_too(
     async def latest_checkpoint() -> Any:
         return latest[0]
 
-    context: Any = SimpleNamespace(services=SimpleNamespace(
-        store=SimpleNamespace(head_position=head_position),
-        transparency=SimpleNamespace(checkpoints=SimpleNamespace(latest=latest_checkpoint))))
+    context: Any = SimpleNamespace(
+        read_store=SimpleNamespace(head_position=head_position),
+        services=SimpleNamespace(transparency=SimpleNamespace(
+            checkpoints=SimpleNamespace(latest=latest_checkpoint))))
     data = GraphQLRequestData(query="{ checkpoints { nodes { note } } }", variables=None,
                               operation_name=None, extensions=None)
     tags = []
