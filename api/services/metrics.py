@@ -30,6 +30,10 @@ class Metrics:
         self.lag = Gauge("chronicle_projection_lag_events",
                          "Log positions the read model has not applied yet",
                          registry=self.registry)
+        self.reads_by_source = Counter("chronicle_routed_reads",
+                                       "Reads routed to each database, once standbys are "
+                                       "configured (primary, or a standby's host:port/db)",
+                                       ["source"], registry=self.registry)
         self.replica_up = Gauge("chronicle_replica_up",
                                 "1 while a standby answers and is close enough to serve reads",
                                 ["replica"], registry=self.registry)

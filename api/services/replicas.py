@@ -77,8 +77,9 @@ class StandbyState:
 class Replicas:
     def __init__(self, primary: ReadSource, standbys: Sequence[ReadSource], *,
                  primary_head: Callable[[], int], wait: float, max_lag: int,
-                 poll: float) -> None:
+                 poll: float, served: Callable[[str], None] = lambda name: None) -> None:
         self.primary = primary
+        self.served = served  # told the name of the database each routed read goes to
         self.standbys = [Standby(s) for s in standbys]
         self.primary_head = primary_head  # the primary's position as this process knows it
         self.wait = wait
@@ -98,6 +99,11 @@ class Replicas:
         ``wait`` seconds for one to reach it; else the primary."""
         if not self.standbys:
             return self.primary
+        chosen = await self._choose(min_position)
+        self.served(chosen.name)
+        return chosen
+
+    async def _choose(self, min_position: int | None) -> ReadSource:
         wanted = min_position or 0
         chosen = self._holding(wanted)
         if chosen is not None or min_position is None:

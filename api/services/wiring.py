@@ -66,7 +66,8 @@ class Services:
                        ReadSource("primary", engine, read_model, store, primary=True),
                        [_standby(url, settings) for url in settings.replica_urls],
                        primary_head=lambda: feed.head, wait=settings.replica_wait_seconds,
-                       max_lag=settings.replica_max_lag, poll=settings.replica_poll_seconds))
+                       max_lag=settings.replica_max_lag, poll=settings.replica_poll_seconds,
+                       served=lambda name: metrics.reads_by_source.labels(name).inc()))
 
     async def start(self) -> None:
         await self.feed.start()

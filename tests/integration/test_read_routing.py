@@ -53,6 +53,10 @@ async def test_a_standby_holding_the_position_serves_and_names_it(api: Api) -> N
         assert standby["up"] and standby["serving"] and ready["ready"]
         metrics = (await routed.client.get("/metrics")).text
         assert 'chronicle_replica_up{replica="' in metrics
+        standby_reads = [line for line in metrics.splitlines()
+                         if line.startswith("chronicle_routed_reads_total{")
+                         and 'source="primary"' not in line]
+        assert standby_reads and float(standby_reads[0].split()[-1]) >= 1
 
 
 async def test_a_standby_that_does_not_answer_costs_no_read(api: Api) -> None:
@@ -69,5 +73,6 @@ async def test_a_standby_that_does_not_answer_costs_no_read(api: Api) -> None:
         assert (await post(routed, READ)).json()["data"]["timelines"]
         ready = (await routed.client.get("/readyz")).json()
         assert ready["ready"] and ready["replicas"][0]["up"] is False
-        assert 'chronicle_replica_up{replica="127.0.0.1:1/none"} 0.0' in (
-            await routed.client.get("/metrics")).text
+        metrics = (await routed.client.get("/metrics")).text
+        assert 'chronicle_replica_up{replica="127.0.0.1:1/none"} 0.0' in metrics
+        assert 'chronicle_routed_reads_total{source="primary"} 2.0' in metrics
