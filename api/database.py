@@ -59,11 +59,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def create_replica_engine(url: str, settings: Settings) -> AsyncEngine:
     """A standby's engine (api/services/replicas.py): like the primary's, except that a
-    standby that is down must be noticed in a second, not after the driver's minute, and
-    connections it dropped while restarting are replaced before they are used."""
+    standby that is down must be noticed in a second, not after the driver's minute. No
+    pre-ping here either: a read that meets a connection the standby dropped is answered by
+    the primary (api/graphql/view.py), and the failure discards the pool."""
     return create_async_engine(async_url(url), pool_size=settings.pool_size,
                                max_overflow=settings.pool_size, json_deserializer=orjson.loads,
-                               pool_pre_ping=True, connect_args={"timeout": 2})
+                               connect_args={"timeout": 2})
 
 
 def display_url(url: str) -> str:
