@@ -148,12 +148,14 @@ async def stop(server: asyncio.subprocess.Process) -> None:
 
 
 @contextlib.asynccontextmanager
-async def chronicle_server(dsn: str, log: Path) -> AsyncIterator[str]:
-    """Run ``chronicle serve`` on a free port, its output in ``log``; yield its base URL."""
+async def chronicle_server(dsn: str, log: Path,
+                           env: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+    """Run ``chronicle serve`` on a free port, its output in ``log``; yield its base URL.
+    ``env`` adds to (or overrides) the environment it gets, e.g. ``CHRONICLE_REPLICA_URLS``."""
     port = free_port()
     with log.open("wb") as out:
         server = await asyncio.create_subprocess_exec(
-            chronicle_cli(), "serve", "--port", str(port), env=server_env(dsn),
+            chronicle_cli(), "serve", "--port", str(port), env={**server_env(dsn), **(env or {})},
             stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
