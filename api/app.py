@@ -22,6 +22,7 @@ from api.embed.exports import csv_export, timelinejs_export
 from api.embed.live import live
 from api.embed.oembed import oembed
 from api.embed.pages import embed, home
+from api.embed.reading import falling_back
 from api.embed.source_export import sources_csv_export
 from api.embed.tiles import tile
 from api.graphql import ide
@@ -107,12 +108,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/", home),
-        Route("/embed/{slug}", embed),
+        Route("/embed/{slug}", falling_back(embed)),
         Route("/embed/{slug}/live", live),
         Route("/oembed", oembed),
-        Route("/export/{slug}.csv", csv_export),
-        Route("/export/{slug}/sources.csv", sources_csv_export),
-        Route("/export/{slug}/timelinejs.json", timelinejs_export),
+        Route("/export/{slug}.csv", falling_back(csv_export)),
+        Route("/export/{slug}/sources.csv", falling_back(sources_csv_export)),
+        Route("/export/{slug}/timelinejs.json", falling_back(timelinejs_export)),
         Route("/checkpoint", checkpoint),
         Route("/tile/{path:path}", tile),
     ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from api.services.auth import bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
-from api.services.replicas import position_asked
+from api.services.replicas import position_asked, standby_failed
 from api.services.wiring import Services
 from events.as_of import Axis
 from events.errors import BadInput, DomainError, refuse_bad_text
@@ -63,7 +65,9 @@ async def read_view(request: Request, slug: str) -> TimelineView:
     services = services_of(request)
     as_of = request.query_params.get("asOf")
     if not as_of:
-        source = await services.replicas.for_read(_position_asked(request))
+        source = services.replicas.primary if getattr(request.state, "on_primary", False) \
+            else await services.replicas.for_read(_position_asked(request))
+        request.state.read_source = source
         return PresentView(source.read_model, source.store, slug)
     try:
         moment = parse_instant(as_of, "asOf")
@@ -92,3 +96,24 @@ def _position_asked(request: Request) -> int | None:
         return position_asked(request.headers.get("chronicle-min-position"))
     except BadInput as e:
         raise ReadRefused(400, e.message) from None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def falling_back(handler: Handler) -> Handler:
+    """``handler``, answered again from the primary when the standby it read from went
+    away mid-read (api/services/replicas.py): a standby going down costs no page."""
+
+    async def routed(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception as e:
+            source = getattr(request.state, "read_source", None)
+            if source is None or source.primary or not standby_failed(e):
+                raise
+            await services_of(request).replicas.check_all()
+            request.state.on_primary = True
+            return await handler(request)
+
+    return routed

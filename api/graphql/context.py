@@ -42,6 +42,12 @@ class Context:
     # The last position a mutation of this request appended (its answer carries it).
     appended: int = 0
 
+    def read_from(self, source: ReadSource) -> None:
+        """Read from ``source`` from now on, forgetting what was loaded from another."""
+        self.source = source
+        self._sources = None
+        self._track_records = {}
+
     @property
     def read_source(self) -> ReadSource:
         return self.source or self.services.replicas.primary

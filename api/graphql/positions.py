@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
+from api.graphql.context import Context
 from api.graphql.refusals import Refused
 from api.services import replicas
 from events.errors import BadInput
@@ -25,3 +26,8 @@ def position_asked(header: str | None) -> int | None:
 
 def is_internal(error: GraphQLError) -> bool:
     return (error.extensions or {}).get("code") == "INTERNAL"
+
+
+def on_standby(context: Context) -> bool:
+    """Whether the request reads from a standby (not the primary)."""
+    return context.source is not None and not context.source.primary

@@ -44,9 +44,13 @@ class EncodedResult(ExecutionResult):
     cached answer costs no encoding when it is served again, and it is one string rather
     than thousands of dictionaries for the cyclic garbage collector to walk."""
 
-    def __init__(self, body: str) -> None:
+    def __init__(self, body: str, position: int = 0) -> None:
         super().__init__(data={}, errors=None)
         self.body = body
+        # The log position the database it was made on held once it was made (0: not
+        # measured, no standbys): an answer served again may be newer than the database
+        # serving it, and its Chronicle-Position must say so.
+        self.position = position
 
 
 class ResponseCache:

@@ -15,6 +15,8 @@ caches expect. Each of these is a module of its own; the view only puts them in 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from cross_web import HTTPException
@@ -32,7 +34,13 @@ from api.graphql.context import Context
 from api.graphql.fragments import EntryRenderings
 from api.graphql.limits import QueryLimits
 from api.graphql.negotiation import JSON, is_bad_request, media_type
-from api.graphql.positions import MIN_POSITION, POSITION, is_internal, position_asked
+from api.graphql.positions import (
+    MIN_POSITION,
+    POSITION,
+    is_internal,
+    on_standby,
+    position_asked,
+)
 from api.graphql.refusals import Refused, refusal_body, refusal_headers
 from api.graphql.response_cache import (
     EncodedResult,
@@ -45,6 +53,7 @@ from api.graphql.schema import build_schema
 from api.graphql.single_flight import SingleFlight
 from api.graphql.trusted import with_persisted_query
 from api.graphql.websocket_auth import admit_connection
+from api.services.replicas import standby_failed
 from api.services.wiring import Services
 from api.settings import Settings
 from events.errors import BadInput, refuse_bad_text
@@ -140,26 +149,46 @@ class ChronicleGraphQL(GraphQL[Context, None]):
         writes = is_mutation(request_data.query, operation_name,
                              context.services.settings.max_tokens)
         if not writes:
-            context.source = await replicas.for_read(min_position)
-        result = await self._respond(request, request_adapter, sub_response, context,
-                                     root_value, request_data, media)
-        if context.source is not None and not context.source.primary and \
-                any(is_internal(e) for e in result.errors or ()):
-            # The standby may have gone away mid-read: the primary answers instead.
-            await replicas.check_all()
-            context.source = replicas.primary
-            result = await self._respond(request, request_adapter, sub_response, context,
-                                         root_value, request_data, media)
+            context.read_from(await replicas.for_read(min_position))
+        answer = partial(self._respond, request, request_adapter, sub_response, context,
+                         root_value, request_data, media, writes)
+        try:
+            result = await answer()
+        except Exception as e:
+            if not on_standby(context) or not standby_failed(e):
+                raise
+            return await self._on_primary(context, answer)
+        if on_standby(context) and any(is_internal(e) for e in result.errors or ()):
+            return await self._on_primary(context, answer)
+        return result
+
+    async def _on_primary(self, context: Context,
+                          answer: Callable[[], Awaitable[ExecutionResult]]) -> ExecutionResult:
+        """The answer again, from the primary: the standby went away mid-read."""
+        replicas = context.services.replicas
+        await replicas.check_all()
+        context.read_from(replicas.primary)
+        return await answer()
+
+    async def _respond(self, request: Any, request_adapter: Any, sub_response: Any,
+                       context: Context, root_value: None, request_data: Any, media: str,
+                       writes: bool) -> ExecutionResult:
+        """The answer, from the response cache or executed, with its ETag on a GET and the
+        position it reflects."""
+        result = await self._answered(request, request_adapter, sub_response, context,
+                                      root_value, request_data, media)
         if context.appended:
             result.extensions = {**(result.extensions or {}), "position": context.appended}
             sub_response.headers[POSITION] = str(context.appended)
-        elif replicas.configured and not writes:
-            sub_response.headers[POSITION] = str(await context.read_source.head())
+        elif context.services.replicas.configured and not writes:
+            made_at = result.position if isinstance(result, EncodedResult) else 0
+            sub_response.headers[POSITION] = str(max(await context.read_source.head(),
+                                                     made_at))
         return result
 
-    async def _respond(self, request: Any, request_adapter: Any, sub_response: Any,
-                       context: Context, root_value: None, request_data: Any,
-                       media: str) -> ExecutionResult:
+    async def _answered(self, request: Any, request_adapter: Any, sub_response: Any,
+                        context: Context, root_value: None, request_data: Any,
+                        media: str) -> ExecutionResult:
         """The answer, from the response cache or executed, with its ETag on a GET."""
         operation_name = request_data.operation_name
         turn = self.admission.turn(request_data.query, operation_name,
@@ -226,8 +255,10 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             raise
         if key is None or not is_cacheable(result):
             return result
+        made_at = await context.read_source.head() if context.services.replicas.configured \
+            else 0
         encoded = EncodedResult(self.encode_json_string(
-            await super().process_result(request, result)))
+            await super().process_result(request, result)), made_at)
         self.answers.put(key, encoded)
         return encoded
 

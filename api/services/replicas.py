@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.errors import BadInput
 from events.postgres.read_model import ReadModel
-from events.postgres.store import PostgresEventStore
+from events.postgres.store import PostgresEventStore, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Replicas:
         if chosen is not None or min_position is None:
             return chosen or self.primary
         deadline = time.monotonic() + self.wait
-        while time.monotonic() < deadline:
+        while self._serving() and time.monotonic() < deadline:  # none serving: no wait
             await asyncio.sleep(RECHECK_SECONDS)
             for standby in self._serving():
                 await self._check(standby)
@@ -197,3 +197,9 @@ def position_asked(header: str | None) -> int | None:
         raise BadInput(f"Chronicle-Min-Position must be a log position (a whole number), "
                        f"not {raw[:40]!r}", field="Chronicle-Min-Position")
     return int(raw)
+
+
+def standby_failed(error: BaseException) -> bool:
+    """Whether an error met while reading from a standby means it went away (so the primary
+    should answer instead): the driver's and SQLAlchemy's connection errors."""
+    return is_unavailable(error)
