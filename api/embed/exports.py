@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from api.embed.presenter import EntryCard, TimelinePage, present, words
-from api.embed.reading import services_of, view_or_refusal
+from api.embed.reading import read_source_of, view_or_refusal
 from events.as_of import Axis, Folded, Moment, replay
 from events.chain import Envelope
 from events.policy import Fact
@@ -90,7 +90,7 @@ async def csv_export(request: Request) -> Response:
     if isinstance(view, Response):
         return view
     moment = view.moment
-    envelopes = await services_of(request).store.read_timeline_world(
+    envelopes = await read_source_of(request).store.read_timeline_world(
         slug, recorded_until=moment.as_of if moment.axis is Axis.RECORDED else None)
     rows = csv_rows(envelopes, slug, moment)
     if rows is None:

@@ -20,6 +20,7 @@ from api.embed.presenter import present, records_of
 from api.embed.reading import (
     ReadRefused,
     public_url,
+    read_source_of,
     read_view,
     require_reader,
     services_of,
@@ -53,7 +54,7 @@ async def embed(request: Request) -> Response:
         view = await read_view(request, slug)
     except ReadRefused as e:
         return _problem(request, e.status, e.message)
-    page = await present(view, records_of(services_of(request)))
+    page = await present(view, records_of(services_of(request), read_source_of(request)))
     if page is None:
         return _problem(request, 404, f"There is no timeline “{slug}”"
                         + (" at that time." if view.moment.as_of else "."))

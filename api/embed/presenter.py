@@ -19,6 +19,7 @@ from datetime import datetime
 from api.embed import wording
 from api.embed.wording import Headline
 from api.services.reading import TimelineView, settled
+from api.services.replicas import ReadSource
 from api.services.track_records import NO_RECORD, SourceRecord, track_records
 from api.services.wiring import Services
 from events.as_of import Moment
@@ -147,10 +148,11 @@ async def present(view: TimelineView, records_at: RecordsAt | None = None
                         None if records is None else wording.track_record_note(view.moment))
 
 
-def records_of(services: Services) -> RecordsAt:
-    """The services' track records at a moment, as ``present`` asks for them."""
+def records_of(services: Services, source: ReadSource) -> RecordsAt:
+    """The track records at a moment, as ``present`` asks for them: now from the database
+    the page reads (``source``), as of a moment from the histories."""
     async def at(moment: Moment) -> dict[str, SourceRecord]:
-        return await track_records(services.read_model, services.histories.get, moment)
+        return await track_records(source.read_model, services.histories.get, moment)
     return at
 
 

@@ -9,7 +9,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from api.services.auth import bearer_token
 from api.services.reading import PresentView, SnapshotView, TimelineView
-from api.services.replicas import position_asked, standby_failed
+from api.services.replicas import ReadSource, position_asked, standby_failed
 from api.services.wiring import Services
 from events.as_of import Axis
 from events.errors import BadInput, DomainError, refuse_bad_text
@@ -117,3 +117,9 @@ def falling_back(handler: Handler) -> Handler:
             return await handler(request)
 
     return routed
+
+
+def read_source_of(request: Request) -> ReadSource:
+    """The database ``read_view`` chose for this request (the primary for the past)."""
+    source: ReadSource | None = getattr(request.state, "read_source", None)
+    return source if source is not None else services_of(request).replicas.primary

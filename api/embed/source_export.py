@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from api.embed.presenter import all_entries, cited, records_of
-from api.embed.reading import services_of, view_or_refusal
+from api.embed.reading import read_source_of, services_of, view_or_refusal
 from api.services.reading import TimelineView
 from api.services.track_records import NO_RECORD, SourceRecord
 from events.rows import ReportRow, SourceRow
@@ -44,7 +44,7 @@ async def sources_csv_export(request: Request) -> Response:
     if await view.row() is None:
         return PlainTextResponse(f"no timeline {slug!r}", status_code=404)
     sources = cited(await _reports(view), await view.sources())
-    records = await records_of(services_of(request))(view.moment)
+    records = await records_of(services_of(request), read_source_of(request))(view.moment)
     rows = [source_row(source, records.get(source.id, NO_RECORD), slug)
             for source in sources]
     return Response(csv_text(rows), media_type="text/csv; charset=utf-8", headers={
