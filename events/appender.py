@@ -12,13 +12,13 @@ it in unit tests and PostgreSQL in production.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from events.background import stopped
 from events.chain import Envelope, event_hash
 from events.commands import Command, Submission, command_fingerprint, streams_read
 from events.decisions import decide
@@ -157,11 +157,8 @@ class Appender:
 
     async def close(self) -> None:
         """Stop the writer; requests still queued are refused (nothing of them is stored)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stopped(self._task)
+        self._task = None
         while not self._queue.empty():
             _fail(self._queue.get_nowait(), StoreUnavailable("the server is shutting down; "
                                                              "nothing was stored, retry"))

@@ -17,7 +17,6 @@ history always use the primary.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from itertools import count
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events.background import stopped
 from events.errors import BadInput
 from events.postgres.read_model import ReadModel
 from events.postgres.store import PostgresEventStore, is_unavailable
@@ -135,11 +135,8 @@ class Replicas:
             self._task = asyncio.create_task(self._watch(), name="chronicle-replicas")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stopped(self._task)
+        self._task = None
         for standby in self.standbys:
             await standby.source.engine.dispose()
 

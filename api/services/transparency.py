@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from api.services.signed_notes import Signer, sign_checkpoint
+from events.background import stopped
 from events.checkpoints import Checkpoint
 from events.errors import BadInput
 from events.postgres.log_checkpoints import LogCheckpoints, StoredCheckpoint
@@ -141,11 +142,8 @@ class Transparency:
         self._task = asyncio.create_task(self._keep_signing(feed), name="chronicle-checkpoints")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stopped(self._task)
+        self._task = None
 
     async def _keep_signing(self, feed: LogFeed) -> None:
         while True:

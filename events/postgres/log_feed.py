@@ -16,7 +16,6 @@ never came.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from events.background import stopped
 from events.chain import Envelope
 from events.postgres.store import PostgresEventStore, read_after
 
@@ -58,11 +58,8 @@ class LogFeed:
         self._task = asyncio.create_task(self._listen_forever(), name="chronicle-log-feed")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stopped(self._task)
+        self._task = None
 
     async def listening(self) -> None:
         """Wait until the feed listens (tests, and readiness)."""
