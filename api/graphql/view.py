@@ -181,9 +181,7 @@ class ChronicleGraphQL(GraphQL[Context, None]):
             result.extensions = {**(result.extensions or {}), "position": context.appended}
             sub_response.headers[POSITION] = str(context.appended)
         elif context.services.replicas.configured and not writes:
-            made_at = result.position if isinstance(result, EncodedResult) else 0
-            sub_response.headers[POSITION] = str(max(await context.read_source.head(),
-                                                     made_at))
+            sub_response.headers[POSITION] = str(await _position_shown(context, result))
         return result
 
     async def _answered(self, request: Any, request_adapter: Any, sub_response: Any,
@@ -293,3 +291,12 @@ class ChronicleGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> None:
         await admit_connection(context)
+
+
+async def _position_shown(context: Context, result: ExecutionResult) -> int:
+    """A position at least as new as anything ``result`` shows. A cached answer knows the
+    head read when it was made, after its execution, so it costs no round trip; an answer
+    just executed asks the database that made it for its head now."""
+    if isinstance(result, EncodedResult):
+        return result.position
+    return await context.read_source.head()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
+
+from sqlalchemy import event
 
 from tests.integration.conftest import Api, running_api
 
@@ -76,3 +79,33 @@ async def test_a_standby_that_does_not_answer_costs_no_read(api: Api) -> None:
         metrics = (await routed.client.get("/metrics")).text
         assert 'chronicle_replica_up{replica="127.0.0.1:1/none"} 0.0' in metrics
         assert 'chronicle_routed_reads_total{source="primary"} 2.0' in metrics
+
+
+async def test_a_cached_read_from_a_standby_costs_one_statement(api: Api) -> None:
+    """A cached answer knows the position it was made at: serving it again asks the standby
+    only for the timeline's version (its cache key), not for its head as well."""
+    settings = dataclasses.replace(api.services.settings,
+                                   replica_urls=(api.services.settings.database_url or "",))
+    async with running_api(settings) as routed:
+        done = await routed.ok("createTimeline", {"slug": "t", "title": "T"})
+        position = done["event"]["position"]
+        read = '{ timeline(slug: "t") { slug version } }'
+        first = await post(routed, read, {"chronicle-min-position": str(position)})
+        made_at = int(first.headers["chronicle-position"])
+        assert made_at >= position
+        [standby] = routed.services.replicas.standbys
+        statements: list[str] = []
+
+        def seen(*args: Any) -> None:
+            statement = args[2]
+            if "pg_last_xact_replay_timestamp" not in statement:  # the health poll
+                statements.append(statement)
+
+        event.listen(standby.source.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            again = await post(routed, read, {"chronicle-min-position": str(position)})
+        finally:
+            event.remove(standby.source.engine.sync_engine, "before_cursor_execute", seen)
+        assert again.json() == first.json()
+        assert len(statements) == 1 and "timelines" in statements[0], statements
+        assert int(again.headers["chronicle-position"]) == made_at
