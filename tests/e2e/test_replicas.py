@@ -390,7 +390,7 @@ async def subscribed(api: Api, subscriber: GraphQLWs, id: str) -> None:
     raise AssertionError("no change reached the subscriber")
 
 
-async def test_subscribers_get_each_change_at_once_although_the_standby_lags(
+async def test_subscribers_get_each_change_at_once_and_can_read_it_although_the_standby_lags(
         replicated_pair: ReplicatedPair, tmp_path: Path) -> None:
     async with khasham_on(replicated_pair, tmp_path, wait=4.0) as api, \
             served(api.app) as url, GraphQLWs(url) as subscriber:
@@ -408,6 +408,11 @@ async def test_subscribers_get_each_change_at_once_although_the_standby_lags(
             [fact] = change["facts"]
             assert fact["attribute"] == "killed"
             assert fact["value"]["best"] == best
+            # A reader told of the change can read it at once, naming its position.
+            shown, _ = await read(api, REPORTS, {"entry": "tank"},
+                                  min_position=change["version"])
+            assert shown["timeline"]["version"] == position
+            assert f"{best} killed" in quotes(shown)
 
 
 async def test_cached_and_tagged_answers_never_hide_a_write_from_a_client_who_asks_for_it(
