@@ -22,7 +22,7 @@ from events.background import stopped
 from events.chain import Envelope, event_hash
 from events.commands import Command, Submission, command_fingerprint, streams_read
 from events.decisions import decide
-from events.errors import Conflict, DomainError, StoreUnavailable
+from events.errors import Conflict, DomainError, LogDamaged, StoreUnavailable
 from events.ports import AppendSession, Applied, EventStore, Head, IdempotencyRecord
 from events.reducer import (
     SourceState,
@@ -181,13 +181,14 @@ class Appender:
     async def _commit_isolating(self, batch: Sequence[_Request]) -> None:
         """Commit a batch; when the commit fails for a reason that may lie in one command's
         own data, commit each half apart, so that only the culprit fails. An unavailable
-        store fails the whole batch: every command may be retried."""
+        store fails the whole batch (every command may be retried), and so does a damaged
+        log (none can be appended)."""
         try:
             await self._commit(batch)
         except Exception as e:
             self._cache.clear()  # states may hold events that were never stored
             unavailable = isinstance(e, StoreUnavailable)  # the adapter translated it
-            if len(batch) == 1 or unavailable:
+            if len(batch) == 1 or unavailable or isinstance(e, LogDamaged):
                 error = _failure(e, len(batch), unavailable)
                 for request in batch:
                     _fail(request, error)

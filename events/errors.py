@@ -38,6 +38,11 @@ class StoreUnavailable(DomainError):
     """The database could not be reached; nothing was stored, the client may retry."""
 
 
+class LogDamaged(DomainError):
+    """The log no longer holds what it committed (changed outside Chronicle): nothing more
+    is appended to it until an operator restores it, and retrying does not help."""
+
+
 def refuse_bad_text(**values: object) -> None:
     """PostgreSQL text holds neither NUL nor lone UTF-16 surrogates (UTF-8 cannot encode
     them): a string with one is bad input, not a driver error. Strings inside lists, tuples

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from api.services.signed_notes import Signer, sign_checkpoint
 from events.background import stopped
 from events.checkpoints import Checkpoint
-from events.errors import BadInput
+from events.errors import BadInput, LogDamaged
 from events.postgres.log_checkpoints import LogCheckpoints, StoredCheckpoint
 from events.postgres.log_feed import LogFeed
 from events.postgres.merkle_tree import MerkleTree, catch_up
@@ -58,11 +58,17 @@ class Transparency:
     # -- the tree and its checkpoints -------------------------------------------------------
 
     async def catch_up(self) -> int:
-        """Add to the tree the events appended before it existed; the tree's size."""
-        async with self.store.session() as session:
-            head = await session.head()
-            driver = await session.driver()
-            return (await catch_up(driver, head.position)).size
+        """Add to the tree the events appended before it existed; the tree's size. A log
+        shorter than its tree is logged, not raised: it can still be read and verified,
+        and every append says what is wrong."""
+        try:
+            async with self.store.session() as session:
+                head = await session.head()
+                driver = await session.driver()
+                return (await catch_up(driver, head.position)).size
+        except LogDamaged as e:
+            log.error("%s", e.message)
+            return await self.tree.size()
 
     async def checkpoint(self) -> StoredCheckpoint:
         """The latest checkpoint this key signed, signing one first when the tree has grown

@@ -17,6 +17,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.chain import GENESIS_HASH, Envelope
+from events.errors import LogDamaged
 from events.merkle import (
     Frontier,
     Node,
@@ -95,8 +96,15 @@ async def frontier_at(driver: asyncpg.Connection, size: int) -> Frontier:
 
 async def catch_up(driver: asyncpg.Connection, size: int) -> Frontier:
     """Add the nodes of events 1..``size`` the tree does not hold yet (under the append lock,
-    inside the caller's transaction), and return the frontier at ``size``."""
-    frontier = await frontier_at(driver, min(await leaves(driver), size))
+    inside the caller's transaction), and return the frontier at ``size``. LogDamaged when
+    the tree holds more: only deleting committed events makes the log shorter than it."""
+    held = await leaves(driver)
+    if held > size:
+        raise LogDamaged(
+            f"the log holds {size} events but its Merkle tree {held}: events committed to "
+            f"it were deleted since, so nothing more is appended until it is restored "
+            f"(`chronicle verify` says what is missing); nothing was stored")
+    frontier = await frontier_at(driver, held)
     while frontier.size < size:
         hashes = [row["hash"].strip() for row in await driver.fetch(
             _HASHES_AFTER, frontier.size, min(CATCH_UP_CHUNK, size - frontier.size))]

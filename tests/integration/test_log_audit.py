@@ -160,6 +160,33 @@ async def test_a_log_cut_short_passes_the_chain_check_but_not_a_kept_checkpoint(
             f"was cut short") in failed(against).splitlines()
 
 
+async def test_a_log_shorter_than_its_tree_refuses_writes_naming_why(
+        log: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """Events deleted behind Chronicle's back while the tree still holds them: no append can
+    follow the tree, so every write is refused, clearly, all of a group commit at once, and
+    nothing is stored; reads and checks go on."""
+    await grow(log, 4)
+    await as_superuser(log, f"DELETE FROM idempotency_keys WHERE position > {STORY}",
+                       f"DELETE FROM events WHERE position > {STORY}")
+    write = report("strike", "killed", {"count": {"best": 9}}, "mfa", "CLAIMED",
+                   "2018-02-20T12:00:00Z")
+    mutation = ("mutation($input: ReportFactInput!) { reportFact(input: $input) "
+                "{ event { position } } }")
+    answers = await asyncio.gather(*(log.post(mutation, {"input": write}) for _ in range(3)))
+    answers.append(await log.post(mutation, {"input": write}))
+    for answer in answers:
+        [error] = answer["errors"]
+        assert error["extensions"]["code"] == "LOG_DAMAGED", error
+        assert error["message"].startswith(f"the log holds {STORY} events but its Merkle "
+                                           f"tree {STORY + 4}: ")
+    assert await log.event_count() == STORY
+    read = await log.post('{ timeline(slug: "khasham") { slug } }')
+    assert read["data"]["timeline"]["slug"] == "khasham"
+    assert await log.services.transparency.catch_up() == STORY + 4  # as at start: logged
+    assert any("events committed to it were deleted" in r.getMessage()
+               for r in caplog.records if r.levelname == "ERROR")
+
+
 async def rewrite(api: Api, position: int,
                   change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
     """An insider's rewrite: one event's data changed, every hash from it on recomputed as
