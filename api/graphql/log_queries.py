@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
+from api.graphql import cursors
 from api.graphql.access import check_first, require_reader
 from api.graphql.types import Event, PageInfo
 from api.services.archive import verify_log
-from events.errors import BadInput, Unauthenticated
+from events.errors import Unauthenticated
 from events.ports import EventFilter as StoreEventFilter
 
 
@@ -50,20 +50,11 @@ class LogCheck:
 
 
 def event_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"event:{position}".encode()).decode()
+    return cursors.encode("event", str(position))
 
 
 def event_position(cursor: str) -> int:
-    try:
-        kind, _, position = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "event":
-            raise ValueError(kind)
-        found = int(position)
-        if not 0 <= found < 2**63:  # PostgreSQL's bigint
-            raise ValueError(position)
-        return found
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadInput("after is not a cursor this API gave out", field="after") from e
+    return cursors.position(cursors.payload(cursor, "event"))
 
 
 @strawberry.type

@@ -8,22 +8,18 @@ event's hash as 32 raw bytes. Hashes travel as standard base64, as in the checkp
 from __future__ import annotations
 
 import base64
-import re
 from datetime import datetime
 from typing import Annotated, Protocol
 
 import strawberry
 from strawberry.types import Info
 
+from api.graphql import cursors
 from api.graphql.access import check_first, require_reader
 from api.graphql.types import PageInfo
 from api.services.transparency import Transparency
-from events.errors import BadInput
 
 CURSOR_KIND = "checkpoint"
-# A checkpoint's id is a PostgreSQL bigint, counted from 1.
-CHECKPOINT_ID = re.compile(r"[1-9][0-9]{0,18}")
-MAX_CHECKPOINT_ID = 2**63 - 1
 
 
 class StoredCheckpoint(Protocol):
@@ -130,20 +126,12 @@ def _note(checkpoint: StoredCheckpoint | None) -> str | None:
 
 
 def checkpoint_cursor(checkpoint_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_KIND}:{checkpoint_id}".encode()).decode()
+    return cursors.encode(CURSOR_KIND, str(checkpoint_id))
 
 
 def checkpoint_id(cursor: str) -> int:
-    """The id of the checkpoint a cursor of ``checkpoints`` stands for (BAD_INPUT when the
-    API gave out no such cursor)."""
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-    except ValueError:  # not base64, or not UTF-8
-        kind, number = "", ""
-    if kind != CURSOR_KIND or not CHECKPOINT_ID.fullmatch(number) \
-            or int(number) > MAX_CHECKPOINT_ID:
-        raise BadInput("after is not a cursor this API gave out", field="after")
-    return int(number)
+    """The id of the checkpoint a cursor of ``checkpoints`` stands for."""
+    return cursors.position(cursors.payload(cursor, CURSOR_KIND))
 
 
 @strawberry.type

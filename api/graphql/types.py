@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 
@@ -11,6 +10,7 @@ from graphql.pyutils import AwaitableOrValue
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql import cursors
 from api.graphql.access import check_first
 from api.graphql.nodes import Node, NodeRef, node_id
 from api.graphql.scalars import (
@@ -29,7 +29,6 @@ from api.graphql.value_types import (
 )
 from api.services.reading import TimelineView, then
 from events.chain import Envelope
-from events.errors import BadInput
 from events.fact_history import FactVersion as HistoricFact
 from events.report_changes import ReportChange as DomainReportChange
 from events.report_changes import ReportChangeKind, ReportSide
@@ -402,18 +401,12 @@ class Timeline(Node):
 
 def encode_cursor(row: EntryRow) -> str:
     start = row.occurred_start.isoformat() if row.occurred_start else ""
-    return base64.urlsafe_b64encode(f"entry:{start}|{row.position}".encode()).decode()
+    return cursors.encode("entry", f"{start}|{row.position}")
 
 
 def decode_cursor(cursor: str) -> EntryCursor:
-    try:
-        kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        start, _, position = rest.rpartition("|")
-        if kind != "entry":
-            raise ValueError(kind)
-        return (datetime.fromisoformat(start) if start else None, int(position))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadInput("after is not a cursor this API gave out", field="after") from e
+    start, _, position = cursors.payload(cursor, "entry").rpartition("|")
+    return (cursors.instant(start) if start else None, cursors.position(position))
 
 
 @strawberry.type(description="One stored event with its full envelope.")

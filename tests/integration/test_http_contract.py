@@ -81,10 +81,14 @@ async def test_the_largest_page_is_a_setting(api: Api, strict: Api) -> None:
     assert code(await api.post("{ events(first: 501) { nodes { position } } }")) == "BAD_INPUT"
 
 
-async def test_a_log_cursor_past_any_position_is_bad_input(api: Api) -> None:
-    too_far = base64.urlsafe_b64encode(f"event:{2**63}".encode()).decode()
-    body = await api.post(f'{{ events(after: "{too_far}") {{ nodes {{ position }} }} }}')
-    assert code(body) == "BAD_INPUT"
+async def test_a_cursor_past_any_position_is_bad_input(api: Api) -> None:
+    await api.ok("createTimeline", {"slug": "t", "title": "T"})
+    for query, cursor in [
+            ('{{ events(after: "{}") {{ nodes {{ position }} }} }}', f"event:{2**63}"),
+            ('{{ timeline(slug: "t") {{ entries(after: "{}") {{ totalCount }} }} }}',
+             f"entry:2020-01-01T00:00:00+00:00|{2**63}")]:
+        too_far = base64.urlsafe_b64encode(cursor.encode()).decode()
+        assert code(await api.post(query.format(too_far))) == "BAD_INPUT", cursor
 
 
 async def test_introspection_can_be_switched_off(api: Api, strict: Api) -> None:
