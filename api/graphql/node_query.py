@@ -32,8 +32,8 @@ class NodeQuery:
 
 
 async def _event(info: Info, ref: NodeRef) -> Event | None:
-    position = int(ref.key[0]) if ref.key and ref.key[0].isdigit() else 0
-    found = await info.context.read_store.read(position - 1, 1) if position else []
+    position = int(ref.key[0])  # parse_node_id checked it is one
+    found = await info.context.read_store.read(position - 1, 1)
     return Event.from_envelope(found[0]) if found and found[0].position == position else None
 
 
@@ -44,10 +44,10 @@ async def _in_timeline(view: TimelineView, ref: NodeRef) -> Node | None:
     if ref.kind == "Source":
         source = (await view.sources()).get(ref.key[0])
         return None if source is None else Source.from_row(source, view)
-    entry = await view.entry(ref.key[0]) if ref.key else None
+    entry = await view.entry(ref.key[0])
     if entry is None:
         return None
-    if ref.kind == "Report" and len(ref.key) == 2:
+    if ref.kind == "Report":
         # A merged entry's reports are listed under the entry that survived it.
         return next((Report.from_row(r, view) for r in await view.reports(entry.id)
                      if r.id == ref.key[1]), None)
@@ -55,7 +55,7 @@ async def _in_timeline(view: TimelineView, ref: NodeRef) -> Node | None:
         return None  # merged into another entry since
     if ref.kind == "Entry":
         return Entry.from_row(entry, view)
-    if ref.kind == "Fact" and len(ref.key) == 2:
+    if ref.kind == "Fact":
         facts = await settled(view.facts(entry.id))
         return next((Fact.from_row(f, view) for f in facts if f.attribute == ref.key[1]), None)
     return None

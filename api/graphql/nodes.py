@@ -40,19 +40,34 @@ def node_id(ref: NodeRef) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(payload.encode()).decode().rstrip("="))
 
 
+# What identifies each kind of node: its own id, or its entry's id and its own.
+KEY_LENGTHS = {"Timeline": 1, "Entry": 1, "Source": 1, "Event": 1, "Report": 2, "Fact": 2}
+
+
 def parse_node_id(value: str) -> NodeRef:
+    """The reference a ``nodeId`` stands for; BAD_INPUT for anything the API never gave out
+    (whatever its shape: it must not reach a query)."""
     try:
         padded = value + "=" * (-len(value) % 4)
         kind, key, slug, when = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not (isinstance(kind, str) and isinstance(key, list)
+                and len(key) == KEY_LENGTHS.get(kind)
+                and all(isinstance(k, str) for k in key)
+                and (slug is None or isinstance(slug, str))
+                and (when is None or (isinstance(when, list) and len(when) == 2
+                                      and all(isinstance(w, str) for w in when)))):
+            raise ValueError(value)
+        if kind == "Event" and not _is_position(key[0]):
+            raise ValueError(value)
         moment = Moment() if when is None else Moment(datetime.fromisoformat(when[1]),
                                                       Axis(when[0]))
-        if not (isinstance(kind, str) and isinstance(key, list)
-                and all(isinstance(k, str) for k in key)
-                and (slug is None or isinstance(slug, str))):
-            raise ValueError(value)
         return NodeRef(kind, tuple(key), slug, moment)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as e:
         raise BadInput("id is not a node id this API gave out", field="id") from e
+
+
+def _is_position(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 1 <= int(text) < 2**63
 
 
 @strawberry.interface(description="Anything refetchable by a global id: `Query.node(id)`.")

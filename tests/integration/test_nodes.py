@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,6 +111,19 @@ async def test_a_merged_entry_has_no_node_but_its_reports_do(seeded: Api) -> Non
         t72["reports"][0]["id"]
 
 
+def forged(*parts: Any) -> str:
+    """A node id of the API's shape holding what it would never put there."""
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
 async def test_an_id_we_did_not_give_out_is_bad_input(api: Api) -> None:
-    body = await api.post(NODE, {"id": "not-an-id"})
-    assert body["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    for id in ["not-an-id",
+               forged("Event", [str(2**63)], None, None), forged("Event", ["-1"], None, None),
+               forged("Event", ["\u0663"], None, None), forged("Source", [], None, None),
+               forged("Entry", ["khasham", "strike", "x"], "khasham", None),
+               forged("Fact", ["strike"], "khasham", None), forged("Planet", ["x"], None, None),
+               forged("Timeline", ["khasham"], "khasham", ["RECORDED"]),
+               forged("Timeline", ["khasham"], "khasham", ["RECORDED", 5]),
+               forged("Timeline", ["khasham"], "khasham", ["SOMETIME", "2020-01-01T00:00Z"])]:
+        body = await api.post(NODE, {"id": id})
+        assert body["errors"][0]["extensions"] == {"code": "BAD_INPUT", "field": "id"}, id
