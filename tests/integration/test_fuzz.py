@@ -3,7 +3,9 @@ and malformed requests never get a 500, a stack trace or SQL back, and always a 
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,35 @@ SCALARS = {
     "JSON": st.just(nodes.String("{}")),
 }
 EXAMPLES = 60
+
+# Opaque ids and cursors a client sends back: the API's own shapes, holding anything.
+texts = st.text(max_size=30)
+numbers = (st.sampled_from([-1, 0, 1, 2**31, 2**63 - 1, 2**63, 2**70])
+           | st.integers(min_value=-1, max_value=2**70)).map(str)
+instants = st.datetimes(timezones=st.none() | st.just(UTC)).map(lambda d: d.isoformat())
+anything = st.recursive(st.none() | st.booleans() | st.integers() | texts
+                        | st.integers(min_value=2**62, max_value=2**80).map(str),
+                        lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+moments = st.one_of(st.none(), st.lists(st.sampled_from(["RECORDED", "REPORTED"]) | texts
+                                        | instants | anything, max_size=3), anything)
+node_ids = st.tuples(
+    st.sampled_from(["Timeline", "Entry", "Source", "Event", "Report", "Fact"]) | texts,
+    st.lists(st.sampled_from(["khasham", "strike", "pentagon", "killed", "1"]) | texts
+             | numbers, max_size=3) | anything,
+    st.sampled_from([None, "khasham"]) | anything, moments,
+).map(lambda parts: base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode())
+cursor_payloads = numbers | texts | st.tuples(st.just("") | instants | texts, numbers | texts
+                                              ).map("|".join)
+cursors = st.tuples(st.sampled_from(["entry", "event", "checkpoint"]) | texts,
+                    cursor_payloads).map(
+    lambda c: base64.urlsafe_b64encode(f"{c[0]}:{c[1]}".encode()).decode())
+READS_WITH_OPAQUE_INPUT = {
+    "id": "query($v: ID!) { node(id: $v) { __typename nodeId } }",
+    "entries": 'query($v: String) { timeline(slug: "khasham") '
+               "{ entries(after: $v) { totalCount } } }",
+    "events": "query($v: String) { events(after: $v) { nodes { position } } }",
+    "checkpoints": "query($v: String) { checkpoints(after: $v) { edges { cursor } } }",
+}
 
 
 def generated(mode: Mode, examples: int = EXAMPLES) -> list[str]:
@@ -43,6 +74,32 @@ async def test_generated_operations_get_answers_or_coded_errors(seeded: Api, mod
     for query in queries:
         response = await seeded.client.post(
             "/graphql", json={"query": query},
+            headers={"authorization": f"Bearer {seeded.token}"})
+        assert_clean(response)
+
+
+def examples_of(strategy: st.SearchStrategy[str], count: int) -> list[str]:
+    made: list[str] = []
+
+    @settings(max_examples=count, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value: str) -> None:
+        made.append(value)
+
+    collect()
+    return made
+
+
+@pytest.mark.parametrize("read", list(READS_WITH_OPAQUE_INPUT))
+async def test_forged_ids_and_cursors_get_answers_or_coded_errors(seeded: Api,
+                                                                  read: str) -> None:
+    """Ids and cursors of the API's own shape (base64 of JSON, or of ``kind:payload``)
+    holding anything: never an INTERNAL error, whatever reaches the query."""
+    values = examples_of(node_ids if read == "id" else cursors, EXAMPLES * 2)
+    for value in values:
+        response = await seeded.client.post(
+            "/graphql", json={"query": READS_WITH_OPAQUE_INPUT[read], "variables": {"v": value}},
             headers={"authorization": f"Bearer {seeded.token}"})
         assert_clean(response)
 
