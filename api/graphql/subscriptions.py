@@ -14,7 +14,7 @@ from api.graphql.types import Event, Fact
 from api.services.live import TimelineChange as Change
 from api.services.reading import PresentView
 from events.chain import Envelope
-from events.errors import BadInput, NotFound
+from events.errors import BadInput, NotFound, refuse_bad_text
 
 
 @strawberry.type(description="What one commit changed on a timeline.")
@@ -47,6 +47,8 @@ class Subscription:
         await require_reader(info)
         if after < 0:
             raise BadInput("after must be a position, 0 or more")
+        if filter is not None:  # as the query refuses it, though no SQL sees it here
+            refuse_bad_text(stream=filter.stream, types=filter.types)
         with _counted(info):
             async for batch in info.context.services.feed.after(after):
                 for envelope in batch:

@@ -115,6 +115,20 @@ async def test_timeline_changed_on_an_unknown_timeline_is_not_found(api: Api, ur
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_a_filter_no_event_could_match_is_refused_as_the_query_refuses_it(
+        api: Api, url: str) -> None:
+    query = ("subscription($f: EventFilter) { events(after: 0, filter: $f) "
+             "{ position } }")
+    async with GraphQLWs(url) as client:
+        for id, filter in [("stream", {"stream": "timeline:a\u0000"}),
+                           ("types", {"types": ["\ud800"]})]:
+            await client.subscribe(id, query, {"f": filter})
+            message = await client.receive(id)
+            assert message["type"] == "next", message
+            [error] = message["payload"]["errors"]
+            assert error["extensions"] == {"code": "BAD_INPUT", "field": id}, error
+
+
 async def test_a_lost_listening_connection_reconnects_and_catches_up(
         seeded: Api, other: Api, url: str) -> None:
     feed = seeded.services.feed
