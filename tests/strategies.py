@@ -9,11 +9,34 @@ on one timeline, for the decision and log-consistency properties.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from events.commands import MAX_IDEMPOTENCY_KEY
 from events.values import MAX_COUNT
+
+T = TypeVar("T")
+
+
+def examples(strategy: st.SearchStrategy[T], count: int, *,
+             from_seed: int | None = None) -> list[T]:
+    """``count`` examples of ``strategy``, drawn up front (the app under test is async;
+    hypothesis drives a sync function), from ``from_seed`` when given."""
+    made: list[T] = []
+
+    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(example: T) -> None:
+        made.append(example)
+
+    if from_seed is not None:
+        draw = seed(from_seed)(draw)
+    draw()
+    return made
+
 
 # --- reports at the gate ---------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ import json
 from datetime import UTC
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
 from api.graphql.schema import schema_sdl
 from tests.integration.clean_answers import assert_clean
 from tests.integration.conftest import Api
+from tests.strategies import examples
 
 SCALARS = {
     "DateTime": st.datetimes().map(lambda d: nodes.String(d.isoformat() + "Z")),
@@ -52,19 +52,10 @@ READS_WITH_OPAQUE_INPUT = {
 }
 
 
-def generated(mode: Mode, examples: int = EXAMPLES) -> list[str]:
-    """Operations hypothesis-graphql makes from our schema (collected first: the app is
-    async, hypothesis drives a sync function)."""
-    made: list[str] = []
-
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(from_schema(schema_sdl(), custom_scalars=SCALARS, mode=mode, allow_x00=False))
-    def collect(query: str) -> None:
-        made.append(query)
-
-    collect()
-    return made
+def generated(mode: Mode, count: int = EXAMPLES) -> list[str]:
+    """Operations hypothesis-graphql makes from our schema."""
+    return examples(from_schema(schema_sdl(), custom_scalars=SCALARS, mode=mode,
+                                allow_x00=False), count)
 
 
 @pytest.mark.parametrize("mode", [Mode.POSITIVE, Mode.NEGATIVE])
@@ -78,25 +69,12 @@ async def test_generated_operations_get_answers_or_coded_errors(seeded: Api, mod
         assert_clean(response)
 
 
-def examples_of(strategy: st.SearchStrategy[str], count: int) -> list[str]:
-    made: list[str] = []
-
-    @settings(max_examples=count, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(strategy)
-    def collect(value: str) -> None:
-        made.append(value)
-
-    collect()
-    return made
-
-
 @pytest.mark.parametrize("read", list(READS_WITH_OPAQUE_INPUT))
 async def test_forged_ids_and_cursors_get_answers_or_coded_errors(seeded: Api,
                                                                   read: str) -> None:
     """Ids and cursors of the API's own shape (base64 of JSON, or of ``kind:payload``)
     holding anything: never an INTERNAL error, whatever reaches the query."""
-    values = examples_of(node_ids if read == "id" else cursors, EXAMPLES * 2)
+    values = examples(node_ids if read == "id" else cursors, EXAMPLES * 2)
     for value in values:
         response = await seeded.client.post(
             "/graphql", json={"query": READS_WITH_OPAQUE_INPUT[read], "variables": {"v": value}},
@@ -109,7 +87,7 @@ async def test_forged_ids_and_cursors_get_answers_or_coded_errors(seeded: Api,
 @pytest.mark.parametrize("mode", [Mode.POSITIVE, Mode.NEGATIVE])
 async def test_many_more_generated_operations(seeded: Api, mode: Mode) -> None:
     """The same, at length (pytest -m slow)."""
-    for query in generated(mode, examples=1500):
+    for query in generated(mode, count=1500):
         response = await seeded.client.post(
             "/graphql", json={"query": query},
             headers={"authorization": f"Bearer {seeded.token}"})

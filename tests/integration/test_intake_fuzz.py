@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from api.graphql.errors import code_for
@@ -49,6 +48,7 @@ from tests.databases import Databases
 from tests.integration.clean_answers import assert_clean
 from tests.integration.conftest import Api, running_api
 from tests.integration.imports import import_path
+from tests.strategies import examples
 
 pytestmark = pytest.mark.integration
 
@@ -438,21 +438,6 @@ def edge_steps(now: datetime) -> list[Step]:
                                            "rank": "PREFERRED", "reason": "the desk"})]
 
 
-def collect(strategy: st.SearchStrategy[T], count: int) -> list[T]:
-    """``count`` examples of ``strategy`` from the run's seed."""
-    made: list[T] = []
-
-    @seed(SEED)
-    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(strategy)
-    def draw(example: T) -> None:
-        made.append(example)
-
-    draw()
-    return made
-
-
 # --- the intakes -----------------------------------------------------------------------------
 
 VALUE = ("__typename ... on Count { best low high } ... on Text { text } "
@@ -761,7 +746,7 @@ async def clock(api: Api) -> str:
 async def test_every_intake_then_every_read(api: Api, databases: Databases,
                                             tmp_path: Path) -> None:
     print(f"fuzz seed {SEED}: CHRONICLE_FUZZ_SEED={SEED} replays this run")
-    random_steps = collect(steps(datetime.now(UTC)), STEPS)
+    random_steps = examples(steps(datetime.now(UTC)), STEPS, from_seed=SEED)
     assert len(random_steps) > STEPS // 2
     intakes = Intakes(api, tmp_path)
     for step in [*setup_steps(), *edge_steps(datetime.now(UTC))]:
