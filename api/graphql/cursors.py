@@ -30,9 +30,15 @@ def payload(cursor: str, kind: str) -> str:
     return carried
 
 
+def is_position(text: str) -> bool:
+    """Whether ``text`` is a log position or a row id (both start at 1) as the API writes
+    them."""
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_POSITION
+
+
 def position(text: str) -> int:
-    """A log position or row id carried by a cursor (both start at 1)."""
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_POSITION:
+    """A log position or row id carried by a cursor."""
+    if not is_position(text):
         raise not_given_out()
     return int(text)
 

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import strawberry
 
+from api.graphql.cursors import is_position
 from events.as_of import Axis, Moment
 from events.errors import BadInput
 
@@ -57,17 +58,13 @@ def parse_node_id(value: str) -> NodeRef:
                 and (when is None or (isinstance(when, list) and len(when) == 2
                                       and all(isinstance(w, str) for w in when)))):
             raise ValueError(value)
-        if kind == "Event" and not _is_position(key[0]):
+        if kind == "Event" and not is_position(key[0]):
             raise ValueError(value)
         moment = Moment() if when is None else Moment(datetime.fromisoformat(when[1]),
                                                       Axis(when[0]))
         return NodeRef(kind, tuple(key), slug, moment)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as e:
         raise BadInput("id is not a node id this API gave out", field="id") from e
-
-
-def _is_position(text: str) -> bool:
-    return text.isascii() and text.isdigit() and 1 <= int(text) < 2**63
 
 
 @strawberry.interface(description="Anything refetchable by a global id: `Query.node(id)`.")
