@@ -23,10 +23,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -211,6 +218,27 @@ def server_log(name: str = "") -> Iterator[Path]:
 def failed(error: BenchError) -> int:
     print(f"benchmark failed: {error}", file=sys.stderr)
     return 1
+
+
+Figures = TypeVar("Figures")
+
+
+def run_against_a_server(
+        args: argparse.Namespace, name: str,
+        measure: Callable[[argparse.Namespace, Path, Path], Coroutine[Any, Any, Figures]],
+        summary: Callable[[Figures], str], write_json: Callable[[Path | None, Figures], None],
+        record: Callable[[Figures], None]) -> int:
+    """A benchmark's ``main`` when it serves Chronicle once: ``measure(args, server log,
+    scratch directory)``, the server's log reported, then ``publish``ed."""
+    try:
+        with server_log(f"{name}-") as log, \
+                tempfile.TemporaryDirectory(prefix=f"chronicle-{name}-") as directory:
+            figures = asyncio.run(measure(args, log, Path(directory)))
+            report_server_log(log)
+    except BenchError as e:
+        return failed(e)
+    return publish(args, summary(figures), lambda: write_json(args.json, figures),
+                   lambda: record(figures))
 
 
 def publish(args: argparse.Namespace, text: str, write_json: Callable[[], None],

@@ -22,7 +22,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,18 +42,15 @@ from _harness import (
     chronicle_server,
     create_timeline,
     create_token,
-    failed,
     graphql_client,
     graphql_data,
     ndjson,
     open_entries,
     percentile_ms,
-    publish,
     record_run,
     register_sources,
-    report_server_log,
     reports,
-    server_log,
+    run_against_a_server,
     throwaway_database,
     write_summary,
 )
@@ -354,16 +350,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    args = parse_args()
-    try:
-        with server_log() as log, \
-                tempfile.TemporaryDirectory(prefix="chronicle-as-of-") as directory:
-            figures = asyncio.run(measure(args, log, Path(directory)))
-            report_server_log(log)
-    except BenchError as e:
-        return failed(e)
-    return publish(args, summary(figures), lambda: write_json(args.json, figures),
-                   lambda: record(figures))
+    return run_against_a_server(parse_args(), "as-of", measure, summary, write_json, record)
 
 
 if __name__ == "__main__":

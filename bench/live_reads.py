@@ -30,7 +30,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,16 +47,13 @@ from _harness import (
     chronicle_import,
     chronicle_server,
     create_token,
-    failed,
     graphql_client,
     graphql_data,
     mutation_request,
     ndjson,
-    publish,
     record_run,
     report,
-    report_server_log,
-    server_log,
+    run_against_a_server,
     throwaway_database,
     write_summary,
 )
@@ -570,16 +566,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    args = parse_args()
-    try:
-        with server_log("live-reads-") as log, \
-                tempfile.TemporaryDirectory(prefix="chronicle-live-reads-") as directory:
-            figures = asyncio.run(measure(args, log, Path(directory)))
-            report_server_log(log)
-    except BenchError as e:
-        return failed(e)
-    return publish(args, summary(figures), lambda: write_json(args.json, figures),
-                   lambda: record(figures))
+    return run_against_a_server(parse_args(), "live-reads", measure, summary, write_json, record)
 
 
 if __name__ == "__main__":

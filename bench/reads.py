@@ -57,17 +57,14 @@ from _harness import (
     chronicle_server,
     command,
     create_timeline,
-    failed,
     free_port,
     instant,
     ndjson,
     open_entries,
-    publish,
     record_run,
     register_sources,
-    report_server_log,
     reports,
-    server_log,
+    run_against_a_server,
     throwaway_database,
     value,
     write_summary,
@@ -545,16 +542,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    args = parse_args()
-    try:
-        with server_log() as log, \
-                tempfile.TemporaryDirectory(prefix="chronicle-reads-") as directory:
-            figures = asyncio.run(measure(args, log, Path(directory)))
-            report_server_log(log)
-    except BenchError as e:
-        return failed(e)
-    return publish(args, summary(figures), lambda: write_json(args.json, figures),
-                   lambda: record(figures))
+    return run_against_a_server(parse_args(), "reads", measure, summary, write_json, record)
 
 
 if __name__ == "__main__":

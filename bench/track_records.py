@@ -17,11 +17,9 @@ usage: python bench/track_records.py [--dsn DSN] [--reports 10000] [--requests 2
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +32,11 @@ from _harness import (
     Comparison,
     add_suite_options,
     chronicle_server,
-    failed,
     graphql_client,
     graphql_data,
     percentile_ms,
-    publish,
     record_run,
-    report_server_log,
-    server_log,
+    run_against_a_server,
     throwaway_database,
     write_summary,
 )
@@ -234,16 +229,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    args = parse_args()
-    try:
-        with server_log() as log, \
-                tempfile.TemporaryDirectory(prefix="chronicle-records-") as directory:
-            figures = asyncio.run(measure(args, log, Path(directory)))
-            report_server_log(log)
-    except BenchError as e:
-        return failed(e)
-    return publish(args, summary(figures), lambda: write_json(args.json, figures),
-                   lambda: record(figures))
+    return run_against_a_server(parse_args(), "records", measure, summary, write_json, record)
 
 
 if __name__ == "__main__":
