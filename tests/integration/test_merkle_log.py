@@ -38,6 +38,15 @@ def appender(engine: AsyncEngine) -> Appender:
     return Appender(PostgresEventStore(engine, PostgresProjection()))
 
 
+async def appended(engine: AsyncEngine, slug: str, entries: int) -> None:
+    """A timeline with ``entries`` entries, appended by a process of its own."""
+    writer = appender(engine)
+    try:
+        await timeline_and_entries(writer, slug, entries)
+    finally:
+        await writer.close()
+
+
 async def stored_nodes(engine: AsyncEngine) -> dict[Node, bytes]:
     async with engine.connect() as connection:
         rows = await connection.execute(text("SELECT level, idx, hash FROM merkle_nodes"))
@@ -117,26 +126,14 @@ async def test_an_append_that_rolls_back_leaves_no_trace_in_the_tree(
 
 async def test_a_log_appended_before_the_tree_existed_is_caught_up_by_the_next_append(
         engine: AsyncEngine) -> None:
-    writer = appender(engine)
-    try:
-        await timeline_and_entries(writer, "one", 20)
-    finally:
-        await writer.close()
+    await appended(engine, "one", 20)
     await forget_the_tree(engine)
-    writer = appender(engine)
-    try:
-        await timeline_and_entries(writer, "two", 2)
-    finally:
-        await writer.close()
+    await appended(engine, "two", 2)
     await assert_tree_matches_the_log(engine)
 
 
 async def test_the_tree_refuses_update_delete_and_truncate(engine: AsyncEngine) -> None:
-    writer = appender(engine)
-    try:
-        await timeline_and_entries(writer, "one", 1)
-    finally:
-        await writer.close()
+    await appended(engine, "one", 1)
     for statement in ("UPDATE merkle_nodes SET hash = ''", "DELETE FROM merkle_nodes",
                       "TRUNCATE merkle_nodes", "DELETE FROM log_checkpoints"):
         async with engine.connect() as connection:
@@ -146,11 +143,7 @@ async def test_the_tree_refuses_update_delete_and_truncate(engine: AsyncEngine) 
 
 async def test_a_restored_log_has_the_same_tree(engine: AsyncEngine, databases: Databases,
                                                 tmp_path: Path) -> None:
-    writer = appender(engine)
-    try:
-        await timeline_and_entries(writer, "one", 250)
-    finally:
-        await writer.close()
+    await appended(engine, "one", 250)
     archive = tmp_path / "log.ndjson"
     await export_log(PostgresEventStore(engine), archive)
     other = create_engine(Settings(database_url=await databases.fresh()))
@@ -163,11 +156,7 @@ async def test_a_restored_log_has_the_same_tree(engine: AsyncEngine, databases: 
 
 
 async def test_a_replay_of_the_read_model_catches_the_tree_up(engine: AsyncEngine) -> None:
-    writer = appender(engine)
-    try:
-        await timeline_and_entries(writer, "one", 30)
-    finally:
-        await writer.close()
+    await appended(engine, "one", 30)
     await forget_the_tree(engine)
     await replay_read_model(PostgresEventStore(engine, PostgresProjection()))
     await assert_tree_matches_the_log(engine)
